@@ -1,0 +1,84 @@
+#include "config/server_config.h"
+
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "config/cli_flags.h"
+#include "config/model_config.h"
+
+namespace gptoss {
+
+std::optional<ServerConfig> ServerConfig::from_args(const std::vector<std::string>& args) {
+    ServerConfig c;
+    FlagSet flags("serve", "[flags]",
+                  "Serve a gpt-oss checkpoint over an OpenAI-compatible HTTP API (/v1/chat/completions, "
+                  "/v1/completions, /v1/models, /health, /metrics).",
+                  /*use_env=*/true);
+    flags.add_string("model", &c.model,
+                     "checkpoint folder, or a Hugging Face id found in the local HF cache (never downloads); "
+                     "default: the bundled demo model");
+    flags.add_string("host", &c.host, "address to listen on");
+    flags.add_int("port", &c.port, "TCP port to listen on");
+    flags.add_string("api-key", &c.api_key, "require 'Authorization: Bearer KEY' on /v1 routes");
+    flags.add_string("api-key-file", &c.api_key_file, "read the API key from this file");
+    flags.add_string("served-model-name", &c.served_model_name,
+                     "model name reported by /v1/models and accepted "
+                     "in requests (default: the checkpoint folder name)");
+    flags.add_choice("backend", &c.backend, {"auto", "cpu", "cuda"}, "which engine runs the model");
+    flags.add_choice("default-reasoning-effort", &c.default_reasoning_effort, {"low", "medium", "high"},
+                     "reasoning effort when a request gives none");
+    flags.add_string("harmony-current-date", &c.harmony_current_date,
+                     "date on the system message's 'Current date' line: YYYY-MM-DD, or none (no line); "
+                     "default: today");
+    flags.add_double("drain-timeout", &c.drain_timeout_seconds,
+                     "seconds in-flight requests may take to finish after SIGTERM/SIGINT");
+    flags.add_optional_bytes("max-request-bytes", &c.max_request_bytes,
+                             "largest request body accepted (HTTP 413 above)");
+    flags.add_int("http-threads", &c.http_threads, "HTTP worker threads (0 = sized from --max-num-seqs)");
+    flags.add_choice("log-level", &c.log_level, {"trace", "debug", "info", "warn", "error", "off"},
+                     "log verbosity");
+    c.engine.register_flags(flags);
+    if (!flags.parse(args)) {
+        std::cout << flags.help();
+        return std::nullopt;
+    }
+    c.resolve_api_key();
+    c.validate();
+    return c;
+}
+
+void ServerConfig::resolve_api_key() {
+    if (api_key_file.empty()) return;
+    if (!api_key.empty()) throw CliError("serve: give either --api-key or --api-key-file, not both");
+    std::ifstream in(api_key_file);
+    if (!in) throw CliError(fmt::format("serve: cannot read --api-key-file '{}'", api_key_file));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    api_key = buffer.str();
+    while (!api_key.empty() && (api_key.back() == '\n' || api_key.back() == '\r' || api_key.back() == ' ')) {
+        api_key.pop_back();
+    }
+    if (api_key.empty()) throw CliError(fmt::format("serve: --api-key-file '{}' is empty", api_key_file));
+}
+
+void ServerConfig::validate() const {
+    if (port < 0 || port > 65535) throw ConfigError(fmt::format("--port must be in 0..65535, got {}", port));
+    if (!harmony_current_date.empty() && harmony_current_date != "none") {
+        static const std::regex date(R"(\d{4}-\d{2}-\d{2})");
+        if (!std::regex_match(harmony_current_date, date)) {
+            throw ConfigError(fmt::format("--harmony-current-date must be YYYY-MM-DD or none, got '{}'",
+                                          harmony_current_date));
+        }
+    }
+    if (drain_timeout_seconds < 0) throw ConfigError("--drain-timeout must not be negative");
+    if (max_request_bytes && *max_request_bytes <= 0)
+        throw ConfigError("--max-request-bytes must be positive");
+    if (http_threads < 0) throw ConfigError("--http-threads must not be negative");
+    engine.validate();
+}
+
+}  // namespace gptoss

@@ -1,0 +1,36 @@
+// ServerConfig: everything `gptoss serve` is told by flags or GPTOSS_* environment variables.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/engine_config.h"
+
+namespace gptoss {
+
+struct ServerConfig {
+    std::string model;  // folder or Hugging Face id in the local HF cache; empty = bundled demo
+    std::string host = "0.0.0.0";
+    int port = 8000;
+    std::string api_key;  // empty = no authentication
+    std::string api_key_file;
+    std::string served_model_name;  // default: the folder's name
+    std::string backend = "auto";   // auto | cpu | cuda
+    std::string default_reasoning_effort = "medium";
+    std::string harmony_current_date;  // YYYY-MM-DD, "none" (no date line), or empty = today
+    double drain_timeout_seconds = 30;
+    std::optional<int64_t> max_request_bytes = 16 * 1024 * 1024;
+    int http_threads = 0;  // 0 = enough for --max-num-seqs streams plus headroom
+    std::string log_level = "info";
+    EngineConfig engine;
+
+    // Parses serve's flags (with GPTOSS_* fallbacks). Returns nullopt when --help was printed.
+    // Throws CliError / ConfigError on bad values.
+    static std::optional<ServerConfig> from_args(const std::vector<std::string>& args);
+    void validate() const;
+    // Reads api_key_file into api_key when given (trailing newline stripped).
+    void resolve_api_key();
+};
+
+}  // namespace gptoss
