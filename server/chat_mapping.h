@@ -1,0 +1,93 @@
+// OpenAI Chat Completions <-> harmony: the whole contract between an OpenAI-style chat request and the token
+// ids gpt-oss sees, and between the tokens it generates and OpenAI's message / delta shapes.
+// Transport-free (no HTTP, no SSE framing): the HTTP layer calls this; tests call it directly.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/request.h"
+
+namespace gptoss {
+
+class Tokenizer;
+
+// The request cannot be mapped (unknown role, tool result without a matching call, bad tool schema, ...).
+// The HTTP layer answers 400 with this message and `param` (e.g. "messages[2].tool_call_id").
+class ChatRequestError : public std::runtime_error {
+public:
+    ChatRequestError(const std::string& message, std::string param)
+        : std::runtime_error(message), param_(std::move(param)) {}
+    const std::string& param() const { return param_; }
+
+private:
+    std::string param_;
+};
+
+struct ChatMappingOptions {
+    std::string default_reasoning_effort = "medium";  // when the request has no reasoning_effort
+    std::optional<std::string> current_date;          // "YYYY-MM-DD" on the system message; nullopt: no line
+};
+
+struct ChatPrompt {
+    // The rendered conversation, ending with <|start|>assistant, plus the forced header when tool_choice
+    // requires a call (e.g. "<|channel|>commentary to=functions.NAME <|constrain|>json<|message|>").
+    std::vector<int32_t> token_ids;
+    // Tokens at the end of token_ids that belong to the model's reply (the forced header): the output
+    // parser is primed with them so the reply parses as if the model had written them.
+    std::vector<int32_t> forced_reply_prefix;
+    std::vector<int32_t> stop_token_ids;  // <|return|>, <|call|>
+};
+
+// Renders a validated chat-completions request body (messages, tools, tool_choice, reasoning_effort,
+// response_format, parallel_tool_calls) into harmony tokens. Throws ChatRequestError.
+ChatPrompt build_chat_prompt(const nlohmann::json& request, const Tokenizer& tokenizer,
+                             const ChatMappingOptions& options);
+
+// What one step of generation adds to the OpenAI response, in delta form.
+struct ChatDelta {
+    std::string content;    // final channel, and commentary preambles (no recipient)
+    std::string reasoning;  // analysis channel
+    struct ToolCall {
+        int index = 0;                    // 0-based among this choice's tool calls
+        std::optional<std::string> id;    // "call_..." on the first delta of a call
+        std::optional<std::string> name;  // function name on the first delta of a call
+        std::string arguments;            // raw JSON text appended by this delta
+    };
+    std::vector<ToolCall> tool_calls;
+    bool empty() const { return content.empty() && reasoning.empty() && tool_calls.empty(); }
+};
+
+// Streams generated tokens through the harmony parser and routes their text: analysis -> reasoning,
+// final and recipient-less commentary -> content, recipient functions.NAME -> tool_calls. Never throws on
+// malformed model output: it degrades to content and records a warning.
+class ChatOutputAssembler {
+public:
+    ChatOutputAssembler(std::shared_ptr<const Tokenizer> tokenizer, const ChatPrompt& prompt);
+    ~ChatOutputAssembler();
+    ChatOutputAssembler(ChatOutputAssembler&&) noexcept;
+
+    ChatDelta push(int32_t token);
+    // End of generation (stop token, length, stop string or abort). stop_trim_bytes: see TokenEvent.
+    ChatDelta finish(size_t stop_trim_bytes = 0);
+
+    // The complete assistant message: {"role":"assistant","content":...,"reasoning_content":...,
+    // "reasoning":...,"tool_calls":[...]} (null / absent where empty, as OpenAI does).
+    nlohmann::json message(bool include_reasoning = true) const;
+    // "tool_calls" when the reply holds a tool call, else the engine's stop / length.
+    std::string finish_reason(FinishReason engine_reason) const;
+    int num_reasoning_tokens() const;
+    const std::vector<std::string>& warnings() const;
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gptoss
