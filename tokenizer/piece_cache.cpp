@@ -17,7 +17,8 @@ bool PieceCache::find(std::string_view piece, uint64_t hash, std::vector<int32_t
             std::memcmp(shard.arena.data() + e.offset, piece.data(), piece.size()) == 0) {
             const size_t before = out.size();
             out.resize(before + e.num_ids);
-            std::memcpy(out.data() + before, shard.arena.data() + e.offset + e.key_length, e.num_ids * sizeof(int32_t));
+            std::memcpy(out.data() + before, shard.arena.data() + e.offset + e.key_length,
+                        e.num_ids * sizeof(int32_t));
             return true;
         }
     }
@@ -29,7 +30,8 @@ void PieceCache::insert(std::string_view piece, uint64_t hash, std::span<const i
     const uint64_t h = stored_hash(hash);
     std::lock_guard lock(shard.mutex);
     const size_t bytes = piece.size() + ids.size_bytes();
-    if (shard.slots.empty() || shard.num_entries >= kMaxEntriesPerShard || shard.arena.size() + bytes > kMaxArenaBytes) {
+    if (shard.slots.empty() || shard.num_entries >= kMaxEntriesPerShard ||
+        shard.arena.size() + bytes > kMaxArenaBytes) {
         shard.slots.assign(kSlotsPerShard, Entry{});
         shard.arena.clear();
         shard.arena.reserve(kMaxArenaBytes);
@@ -47,7 +49,8 @@ void PieceCache::insert(std::string_view piece, uint64_t hash, std::span<const i
     const auto offset = static_cast<uint32_t>(shard.arena.size());
     shard.arena.append(piece);
     shard.arena.append(reinterpret_cast<const char*>(ids.data()), ids.size_bytes());
-    shard.slots[slot] = Entry{h, offset, static_cast<uint16_t>(piece.size()), static_cast<uint16_t>(ids.size())};
+    shard.slots[slot] =
+        Entry{h, offset, static_cast<uint16_t>(piece.size()), static_cast<uint16_t>(ids.size())};
     ++shard.num_entries;
 }
 

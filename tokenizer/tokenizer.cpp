@@ -42,6 +42,9 @@ bool looks_like_tiktoken(std::string_view contents) {
 std::shared_ptr<const Tokenizer> Tokenizer::from_file(const std::filesystem::path& path) {
     std::filesystem::path file = path;
     std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        throw TokenizerError(fmt::format("tokenizer file {} does not exist", path.string()));
+    }
     if (std::filesystem::is_directory(path, ec)) {
         file = path / "tokenizer.json";
         if (!std::filesystem::exists(file, ec)) {

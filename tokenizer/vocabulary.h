@@ -13,7 +13,7 @@ struct Vocabulary {
         tokens;  // [num_ranks] bytes of each mergeable token, by rank (= id); "" = unused
     std::vector<SpecialToken> specials;  // every string that encodes to a special id; the first one listed
                                          // for an id is the text it decodes to
-    std::string pattern;  // pre-tokenization regex, Rust regex syntax
+    std::string pattern;                 // pre-tokenization regex, Rust regex syntax
 };
 
 // Loads a tiktoken rank file (lines "<base64 of the token bytes> <rank>") and adds the o200k_harmony special
