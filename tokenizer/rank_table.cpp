@@ -49,13 +49,16 @@ RankTable::RankTable(const std::vector<std::string_view>& tokens) {
     for (size_t rank = 0; rank < tokens.size(); ++rank) {
         const std::string_view t = bytes(static_cast<int32_t>(rank));
         if (t.empty()) continue;
-        if (int32_t existing = find(t); existing >= 0) {
-            throw TokenizerError(
-                fmt::format("vocabulary lists the same token bytes twice (ids {} and {})", existing, rank));
-        }
+        // A duplicate would sit on the same probe sequence, before the first empty slot.
         const uint64_t head = load_head(t.data(), t.size());
         size_t slot = hash_bytes(head, t.data(), t.size()) >> shift_;
-        while (slots_[slot].rank >= 0) slot = (slot + 1) & mask_;
+        for (; slots_[slot].rank >= 0; slot = (slot + 1) & mask_) {
+            const Slot& s = slots_[slot];
+            if (s.head == head && s.length == t.size() && bytes(s.rank) == t) {
+                throw TokenizerError(
+                    fmt::format("vocabulary lists the same token bytes twice (ids {} and {})", s.rank, rank));
+            }
+        }
         slots_[slot] = Slot{head, static_cast<int32_t>(rank), static_cast<uint32_t>(t.size())};
     }
     pair_ranks_.assign(65536, -1);
