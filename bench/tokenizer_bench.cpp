@@ -25,6 +25,13 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// CPU time of the whole process (all threads): what the parallel mode spends in total.
+double process_cpu_seconds() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 // CPU time of the calling thread: on a busy machine it says what the work costs, whatever else runs.
 double thread_cpu_seconds() {
     timespec t{};
@@ -111,18 +118,21 @@ int main(int argc, char** argv) {
         const auto warm_ids = tok->encode_ordinary(corpus);
         const double warm = seconds_since(warm_start);
 
-        std::vector<double> parallel;
+        std::vector<double> parallel, parallel_cpu;
         bool parallel_identical = true;
         for (int i = 0; i < repeats; ++i) {
             tok = gptoss::Tokenizer::from_file(tiktoken_path);
             const auto start = Clock::now();
+            const double cpu_start = process_cpu_seconds();
             const auto p = tok->encode_ordinary_parallel(corpus, threads);
+            parallel_cpu.push_back(process_cpu_seconds() - cpu_start);
             parallel.push_back(seconds_since(start));
             parallel_identical = parallel_identical && p == ids;
         }
         std::sort(cold.begin(), cold.end());
         std::sort(cold_cpu.begin(), cold_cpu.end());
         std::sort(parallel.begin(), parallel.end());
+        std::sort(parallel_cpu.begin(), parallel_cpu.end());
         nlohmann::json out = {
             {"implementation", "gptoss"},
             {"corpus_bytes", corpus.size()},
@@ -137,6 +147,9 @@ int main(int argc, char** argv) {
             {"encode_mb_per_s_warm_cache", std::round(mb_per_s(corpus.size(), warm) * 100) / 100},
             {"parallel_threads", threads},
             {"parallel_mb_per_s_best", std::round(mb_per_s(corpus.size(), parallel.front()) * 100) / 100},
+            // Single-threaded CPU time / the parallel mode's total CPU time: 1.0 means no extra work, so N
+            // idle cores would give close to N times the single-threaded speed.
+            {"parallel_work_efficiency", std::round(cold_cpu.front() / parallel_cpu.front() * 100) / 100},
             {"parallel_identical", parallel_identical && warm_ids == ids},
         };
         fmt::print("{}\n", out.dump());

@@ -37,6 +37,7 @@ console.log(`${"".padEnd(34)} ${"gptoss".padStart(9)} ${"tiktoken".padStart(9)}`
 row("encode, 1 thread (wall)", a.encode_mb_per_s_best, b.encode_mb_per_s_best, "MB/s", true);
 row("encode, 1 thread (CPU time)", a.encode_mb_per_cpu_s_best, b.encode_mb_per_cpu_s_best, "MB/s", true);
 row(`encode, parallel ${a.parallel_threads} threads (wall)`, a.parallel_mb_per_s_best, b.encode_mb_per_s_best, "MB/s", true);
+console.log(`parallel work efficiency (1-thread CPU / parallel total CPU): ${a.parallel_work_efficiency}`);
 row("load o200k_base.tiktoken", a.load_ms_tiktoken, b.load_ms, "ms", false);
 row("load tokenizer.json", a.load_ms_tokenizer_json, b.load_ms, "ms", false);
 if (a.ids_fnv1a !== b.ids_fnv1a || !a.parallel_identical) process.exit(1);

@@ -19,10 +19,13 @@ namespace gptoss {
 namespace {
 
 constexpr size_t kMinChunkBytes = 64 * 1024;  // below this, thread start-up costs more than it saves
+// Scans meet within a few pieces, so only the first pieces of a chunk are recorded as meeting points. If they
+// have not met by then, the stitching encodes the rest of that chunk itself: still exact, only slower.
+constexpr size_t kMaxMeetingPoints = 256;
 
 struct ChunkResult {
-    std::vector<size_t> piece_starts;  // [num_pieces] increasing
-    std::vector<size_t> id_offsets;    // [num_pieces] where each piece's ids begin in `ids`
+    std::vector<size_t> piece_starts;  // [<= kMaxMeetingPoints] starts of the first pieces, increasing
+    std::vector<size_t> id_offsets;  // [<= kMaxMeetingPoints] where each of those pieces' ids begin in `ids`
     std::vector<int32_t> ids;
     size_t end = 0;  // end of the last piece
 };
@@ -49,8 +52,9 @@ std::vector<int32_t> BpeTokenizer::encode_ordinary_parallel(std::string_view tex
     std::vector<ChunkResult> chunks(num_chunks);
     auto work = [&](size_t i) {
         ChunkResult& r = chunks[i];
-        r.ids.reserve((bounds[i + 1] - bounds[i]) / 4 + 16);
+        r.ids.reserve((bounds[i + 1] - bounds[i]) / 3 + 16);
         PieceBatcher batcher(*this, text, r.ids, [&r](size_t begin, size_t id_offset) {
+            if (r.piece_starts.size() == kMaxMeetingPoints) return;
             r.piece_starts.push_back(begin);
             r.id_offsets.push_back(id_offset);
         });
@@ -68,7 +72,7 @@ std::vector<int32_t> BpeTokenizer::encode_ordinary_parallel(std::string_view tex
     for (size_t i = 1; i < num_chunks; ++i) {
         const ChunkResult& r = chunks[i];
         while (end < r.end) {
-            auto it = std::lower_bound(r.piece_starts.begin(), r.piece_starts.end(), end);
+            const auto it = std::lower_bound(r.piece_starts.begin(), r.piece_starts.end(), end);
             if (it != r.piece_starts.end() && *it == end) {
                 const size_t j = static_cast<size_t>(it - r.piece_starts.begin());
                 out.insert(out.end(), r.ids.begin() + static_cast<std::ptrdiff_t>(r.id_offsets[j]),
