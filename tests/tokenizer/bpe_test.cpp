@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 
 #include "tests/tokenizer/tokenizer_files.h"
 #include "tokenizer/bpe_tokenizer.h"
@@ -92,6 +93,37 @@ TEST(BpeTokenizer, CachedPiecesEncodeTheSame) {
     const auto first = tok.encode_ordinary(text);
     EXPECT_EQ(tok.encode_ordinary(text), first);
     EXPECT_EQ(tok.decode(first), text);
+}
+
+TEST(BpeTokenizer, ConcurrentEncodesAgreeWithSequentialOnes) {
+    // Many distinct words the vocabulary splits: they go through the shared piece cache, enough of them to
+    // fill and clear its shards while four threads read and write it.
+    std::mt19937 rng(9);
+    std::vector<std::string> texts(64);
+    for (auto& text : texts) {
+        for (int w = 0; w < 2000; ++w) {
+            text += ' ';
+            for (int c = 0, n = 5 + static_cast<int>(rng() % 8); c < n; ++c)
+                text += static_cast<char>('a' + rng() % 26);
+        }
+    }
+    const auto reference = Tokenizer::from_file(testing::tiktoken_path());
+    std::vector<std::vector<int32_t>> expected;
+    for (const auto& text : texts) expected.push_back(reference->encode_ordinary(text));
+
+    const auto shared = Tokenizer::from_file(testing::tiktoken_path());
+    std::vector<int> num_mismatches(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (size_t i = 0; i < texts.size(); ++i) {
+                const size_t k = (i * 7 + t * 13) % texts.size();  // overlapping, in different orders
+                num_mismatches[t] += shared->encode_ordinary(texts[k]) != expected[k];
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(num_mismatches, (std::vector<int>{0, 0, 0, 0}));
 }
 
 TEST(BpeTokenizer, RejectsAVocabularyThatCannotEncodeEveryByte) {
