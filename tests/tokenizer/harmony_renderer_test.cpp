@@ -6,6 +6,7 @@
 
 #include "tests/support/fixture.h"
 #include "tests/tokenizer/harmony_peer_cases.h"
+#include "tokenizer/harmony/formatting_tokens.h"
 #include "tokenizer/harmony/message_json.h"
 #include "tokenizer/tokenizer.h"
 

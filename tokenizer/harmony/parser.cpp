@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "tokenizer/harmony/utf8.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/utf8.h"
 
 namespace gptoss::harmony {
 
@@ -160,7 +160,7 @@ void StreamParser::read_body(int32_t token, std::vector<ParserEvent>& events) {
         }
         if (!tokenizer_->is_valid(token)) {
             warn("token id " + std::to_string(token) + " is not in the vocabulary; it became U+FFFD");
-            pending_bytes_ += kReplacementCharacter;
+            pending_bytes_ += utf8::kReplacementCharacter;
             append_body_bytes(events);
             return;
         }
@@ -205,15 +205,21 @@ void StreamParser::begin_body(MessageHeader header, std::vector<ParserEvent>& ev
 // Emits the decodable prefix of pending_bytes_. At most one invalid sequence is replaced per call (by one
 // U+FFFD); the bytes after it wait for the next token, exactly as harmony does.
 void StreamParser::append_body_bytes(std::vector<ParserEvent>& events) {
-    const Utf8Check check = check_utf8(pending_bytes_);
-    std::string delta = pending_bytes_.substr(0, check.valid_up_to);
-    size_t consumed = check.valid_up_to;
-    if (check.error_len) {
-        delta += kReplacementCharacter;
-        consumed += *check.error_len;
+    const size_t valid = utf8::valid_prefix_length(pending_bytes_);
+    std::string delta = pending_bytes_.substr(0, valid);
+    size_t consumed = valid;
+    bool waiting = false;  // the bytes end inside a character that the next token may complete
+    if (valid < pending_bytes_.size()) {
+        const utf8::Sequence next = utf8::classify_sequence(std::string_view(pending_bytes_).substr(valid));
+        if (next.kind == utf8::SequenceKind::kInvalid) {
+            delta += utf8::kReplacementCharacter;
+            consumed += next.length;
+        } else {
+            waiting = true;
+        }
     }
     pending_bytes_.erase(0, consumed);
-    if (check.valid() || !delta.empty()) {
+    if (!waiting || !delta.empty()) {
         last_delta_ = delta;
     } else {
         last_delta_.reset();
@@ -228,8 +234,8 @@ void StreamParser::append_body_bytes(std::vector<ParserEvent>& events) {
 
 void StreamParser::end_message(std::optional<int32_t> terminator, std::vector<ParserEvent>& events) {
     // What never decoded: undecodable ids become one U+FFFD, unfinished bytes are decoded lossily.
-    std::string tail = pending_ids_.empty() ? "" : std::string(kReplacementCharacter);
-    tail += utf8_lossy(pending_bytes_);
+    std::string tail = pending_ids_.empty() ? "" : std::string(utf8::kReplacementCharacter);
+    utf8::append_lossy(pending_bytes_, tail);
     if (!tail.empty()) {
         content_ += tail;
         ParserEvent event;
@@ -290,15 +296,17 @@ std::string StreamParser::decode_header() const {
         if (tokenizer_->is_valid(id)) {
             bytes += tokenizer_->token_to_bytes(id);
         } else if (tolerant()) {
-            bytes += kReplacementCharacter;
+            bytes += utf8::kReplacementCharacter;
         } else {
             throw ParseError("could not decode header: token id " + std::to_string(id) +
                              " is not in the vocabulary");
         }
     }
-    if (check_utf8(bytes).valid()) return bytes;
+    if (utf8::is_valid(bytes)) return bytes;
     if (!tolerant()) throw ParseError("could not decode header: it is not valid UTF-8");
-    return utf8_lossy(bytes);
+    std::string text;
+    utf8::append_lossy(bytes, text);
+    return text;
 }
 
 void StreamParser::warn(std::string warning) {
