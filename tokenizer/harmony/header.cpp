@@ -156,8 +156,10 @@ ParsedHeader parse_header(const std::string& text, const HeaderParseOptions& opt
         const std::string& last_word = words[--last];
         if (last_word.starts_with("to=")) {
             header.recipient = last_word.substr(3);
-        } else if (num_words == 1 && !last_word.starts_with(kConstrainMarker)) {
-            header.recipient = last_word;  // a lone unconstrained word is a bare recipient
+        } else if (num_words == 1) {
+            // A lone word is a bare recipient, even "<|constrain|>json" after a final channel (harmony
+            // v0.0.8; peer case extra/parse/01): the chat mapping must not take that for a tool call.
+            header.recipient = last_word;
         } else {
             header.content_type = last_word;
             if (first < last) {
