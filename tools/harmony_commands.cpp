@@ -95,7 +95,7 @@ std::vector<int32_t> case_tokens(const Json& test_case) {
 int render_command(const Args& args) {
     std::string tokenizer_path;
     bool text = false;
-    FlagSet flags("render", "gptoss render --tokenizer FILE [--text] < case.json",
+    FlagSet flags("render", "--tokenizer FILE [--text] < case.json",
                   "Renders one harmony render case (operation, options, conversation; the shape of "
                   "peer/harmony/render/*.json) read from stdin and prints its token ids as a JSON array.");
     flags.add_string("tokenizer", &tokenizer_path, "tokenizer.json, .tiktoken file or checkpoint folder");
@@ -119,7 +119,7 @@ int render_command(const Args& args) {
 int parse_command(const Args& args) {
     std::string tokenizer_path;
     bool tolerant = false;
-    FlagSet flags("parse", "gptoss parse --tokenizer FILE [--tolerant] < case.json",
+    FlagSet flags("parse", "--tokenizer FILE [--tolerant] < case.json",
                   "Parses the token ids of one harmony parse case (operation, options, tokens; the shape of "
                   "peer/harmony/parse/*.json) read from stdin and prints {\"messages\": [...]}, or "
                   "{\"error\": \"...\"} where harmony's parser fails.");
@@ -138,12 +138,15 @@ int parse_command(const Args& args) {
         throw CliError("parse: unknown operation \"" + operation +
                        "\" (parse_messages_from_completion_tokens, streamable_parser)");
     }
+    // options.role: the role of the first message, which starts right after the prompt's "<|start|>ROLE"
+    // (default assistant); null when the tokens begin with <|start|>.
     harmony::ParserOptions parser_options;
     auto role = options.find("role");
-    parser_options.initial_role =
-        role == options.end() || role->is_null()
-            ? std::nullopt
-            : std::optional(role_option(options, "role", harmony::Role::kAssistant, "parse"));
+    if (role != options.end() && role->is_null()) {
+        parser_options.initial_role = std::nullopt;
+    } else {
+        parser_options.initial_role = role_option(options, "role", harmony::Role::kAssistant, "parse");
+    }
     const bool strict = options.value("strict", true);
     parser_options.mode = tolerant ? harmony::ParseMode::kTolerant
                           : strict ? harmony::ParseMode::kStrict

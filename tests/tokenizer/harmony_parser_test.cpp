@@ -280,6 +280,15 @@ TEST(HarmonyParserTolerant, ExtraHeaderWordsAreDropped) {
     EXPECT_FALSE(run.warnings.empty());
 }
 
+TEST(HarmonyParserTolerant, StrayHeaderWordsDoNotHideAToolCall) {
+    const auto run = run_tolerant(
+        encode("<|channel|>commentary to=functions.f <|constrain|>json extra<|message|>{}<|call|>"));
+    ASSERT_EQ(run.messages.size(), 1u);
+    EXPECT_EQ(run.messages[0].recipient, "functions.f");
+    EXPECT_EQ(run.messages[0].content_type, "<|constrain|>json");
+    EXPECT_FALSE(run.warnings.empty());
+}
+
 TEST(HarmonyParserTolerant, MissingAndUnknownChannelsAreAccepted) {
     auto run = run_tolerant(encode("<|message|>plain<|return|>"));
     ASSERT_EQ(run.messages.size(), 1u);

@@ -87,6 +87,21 @@ TEST(HarmonyRenderer, ContentPartsAreTokenizedSeparately) {
     EXPECT_EQ(std::vector<int32_t>(ids.begin() + 3, ids.begin() + 3 + static_cast<long>(hel.size())), hel);
 }
 
+TEST(HarmonyRenderer, NamespacesSortedAndProseOfAToolLessNamespaceVerbatim) {
+    SystemContent system;
+    ToolNamespaces tools;
+    tools["python"] = {"python", "Run code.\n\nIt is stateful.", {}};
+    tools["browser"] = {"browser", "Browse.", {{"find", "Find text.", std::nullopt}}};
+    system.tools = tools;
+    Conversation conversation;
+    conversation.messages.push_back(Message::from_system(system));
+    EXPECT_EQ(pieces_to_text(render_conversation(conversation)),
+              "<|start|>system<|message|># Tools\n\n## browser\n\n// Browse.\nnamespace browser {\n\n// Find "
+              "text.\n"
+              "type find = () => any;\n\n} // namespace browser\n\n## python\n\nRun code.\n\nIt is "
+              "stateful.<|end|>");
+}
+
 TEST(HarmonyRenderer, ToolMessageNeedsAName) {
     Conversation conversation;
     conversation.messages.push_back(Message::from_text(Role::kTool, "{}"));

@@ -151,6 +151,7 @@ ParsedHeader parse_header(const std::string& text, const HeaderParseOptions& opt
     header.author.role = role;
     if (first < last && words[first] == role_name(role)) ++first;
 
+    const size_t first_field = first;  // where recipient and content type may be
     if (options.parse_recipient_and_type && first < last) {
         const size_t num_words = last - first;
         const std::string& last_word = words[--last];
@@ -169,6 +170,22 @@ ParsedHeader parse_header(const std::string& text, const HeaderParseOptions& opt
         }
     }
     if (first < last) parsed.remaining_words = join_words(words, first, last);
+    if (options.lenient && options.parse_recipient_and_type && parsed.remaining_words) {
+        // Too many words: keep the ones that are unmistakable ("to=X", "<|constrain|>T") wherever they stand,
+        // so a tool call survives stray words; the rest is dropped by the caller.
+        for (size_t i = first_field; i < words.size(); ++i) {
+            if (words[i].starts_with("to=")) {
+                header.recipient = words[i].substr(3);
+                break;
+            }
+        }
+        for (size_t i = first_field; i < words.size(); ++i) {
+            if (words[i].starts_with(kConstrainMarker)) {
+                header.content_type = words[i];
+                break;
+            }
+        }
+    }
     return parsed;
 }
 
