@@ -337,10 +337,35 @@ TEST(HarmonyParserTolerant, UnknownIdsBecomeReplacementCharactersOnTheSpot) {
 }
 
 TEST(HarmonyParserTolerant, EndOfStreamInsideAHeaderIsNotAnError) {
+    // A real header cut off by max_tokens shows nothing (no half-named tool call, no header text as content).
     auto run = run_tolerant(encode("<|channel|>analysis"));
-    EXPECT_EQ(run.messages.size(), 1u);
+    EXPECT_TRUE(run.messages.empty());
+    EXPECT_FALSE(run.warnings.empty());
+    run =
+        run_tolerant(encode("<|channel|>analysis<|message|>x<|end|><|start|>assistant<|channel|>commentary "
+                            "to=functions.get_wea"));
+    ASSERT_EQ(run.messages.size(), 1u);
     run = run_tolerant(encode("<|channel|>final<|message|>x<|end|><|start|>"));
     EXPECT_EQ(run.messages.size(), 1u);
+    // Plain text that never reached <|message|> is kept.
+    run = run_tolerant(encode("Hello there, friend"));
+    ASSERT_EQ(run.messages.size(), 1u);
+    EXPECT_EQ(run.messages[0].text(), "Hello there, friend");
+}
+
+TEST(HarmonyParserTolerant, HeaderFieldsBeforeAMissingMessageTokenStayFields) {
+    const auto run = run_tolerant(encode("<|channel|>commentary to=functions.f <|constrain|>json<|call|>"));
+    ASSERT_EQ(run.messages.size(), 1u);
+    EXPECT_EQ(run.messages[0].recipient, "functions.f");
+    EXPECT_EQ(run.messages[0].content_type, "<|constrain|>json");
+    EXPECT_EQ(run.messages[0].text(), "");
+}
+
+TEST(HarmonyParserTolerant, ForeignSpecialTokensInAHeaderAreDropped) {
+    const auto run = run_tolerant(encode("<|channel|>fi<|endoftext|>nal<|message|>x<|return|>"));
+    ASSERT_EQ(run.messages.size(), 1u);
+    EXPECT_EQ(run.messages[0].channel, "final");
+    EXPECT_FALSE(run.warnings.empty());
 }
 
 TEST(HarmonyParserTolerant, RunawayHeaderBecomesStreamingText) {

@@ -20,6 +20,22 @@ std::string debug_some(const std::string& text) {
     return out + "\")";
 }
 
+// Words separated by ASCII whitespace.
+std::vector<std::string> split_words(const std::string& text) {
+    std::vector<std::string> words;
+    std::string word;
+    for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+            if (!word.empty()) words.push_back(std::move(word));
+            word.clear();
+        } else {
+            word += c;
+        }
+    }
+    if (!word.empty()) words.push_back(std::move(word));
+    return words;
+}
+
 ParserEvent stop_event(int32_t token) {
     ParserEvent event;
     event.kind = ParserEvent::Kind::kStopToken;
@@ -67,9 +83,9 @@ std::vector<ParserEvent> StreamParser::process_eos() {
         end_message(std::nullopt, events);
     } else if (state_ == State::kHeader) {
         if (!tolerant()) throw ParseError("Unexpected EOS while waiting for message header to complete");
-        if (!header_tokens_.empty())
-            warn("the output ended inside a message header; its text was kept as a body");
-        recover_header(std::nullopt, events);
+        // Cut off inside a real header (max_tokens): nothing to show. Plain text that never reached
+        // <|message|> is kept.
+        drop_or_recover_header("the output ended inside a message header", events);
     }
     return events;
 }
@@ -122,11 +138,13 @@ void StreamParser::read_header(int32_t token, std::vector<ParserEvent>& events) 
         return;
     }
     if (tolerant() && token == formatting_.start) {
-        if (!header_tokens_.empty()) {
-            warn("<|start|> inside a message header; the text before it was kept as a body");
-            recover_header(std::nullopt, events);
-        }
+        drop_or_recover_header("<|start|> inside a message header", events);
         begin_header(std::nullopt);
+        return;
+    }
+    if (tolerant() && token != formatting_.channel && token != formatting_.constrain &&
+        (!tokenizer_->is_valid(token) || tokenizer_->is_special(token))) {
+        warn("token id " + std::to_string(token) + " inside a message header was dropped");
         return;
     }
     if (tolerant() && header_tokens_.size() >= kMaxHeaderTokens) {
@@ -267,12 +285,52 @@ ParsedHeader StreamParser::recover_header_words() {
     const std::string text = decode_header();
     HeaderParseOptions header_options{next_role_, false, tolerant()};
     ParsedHeader parsed = parse_header(text, header_options, &warnings_);
-    if (tolerant() && !next_role_ && parsed.header.author.role == Role::kTool) {
+    if (!tolerant()) return parsed;
+    if (!next_role_ && parsed.header.author.role == Role::kTool) {
         // Without a known role, an unknown first word is prose, not a tool name.
         header_options.role = Role::kAssistant;
         parsed = parse_header(text, header_options, &warnings_);
     }
+    if (parsed.remaining_words) {
+        // Header fields written before the missing <|message|> stay header fields, not body text.
+        std::string body;
+        for (const auto& word : split_words(*parsed.remaining_words)) {
+            if (word.starts_with("to=") && !parsed.header.recipient) {
+                parsed.header.recipient = word.substr(3);
+            } else if (word.starts_with("<|constrain|>") && !parsed.header.content_type) {
+                parsed.header.content_type = word;
+            } else {
+                body += body.empty() ? word : " " + word;
+            }
+        }
+        parsed.remaining_words = body.empty() ? std::nullopt : std::optional(body);
+    }
     return parsed;
+}
+
+bool StreamParser::header_is_structural() const {
+    const std::string text = decode_header();
+    if (text.find("<|channel|>") != std::string::npos || text.find("<|constrain|>") != std::string::npos)
+        return true;
+    for (const auto& word : split_words(text)) {
+        if (word.starts_with("to=")) return true;
+    }
+    return false;
+}
+
+void StreamParser::drop_or_recover_header(const std::string& where, std::vector<ParserEvent>& events) {
+    if (header_tokens_.empty()) {
+        // Nothing was read yet (e.g. the output ended right after "<|start|>assistant").
+    } else if (header_is_structural()) {
+        warn(where + ": the unfinished header was dropped");
+    } else {
+        warn(where + ": the text before it, which had no <|message|>, was kept as a body");
+        recover_header(std::nullopt, events);
+        return;
+    }
+    state_ = State::kExpectStart;
+    next_role_.reset();
+    header_tokens_.clear();
 }
 
 void StreamParser::recover_header(std::optional<int32_t> terminator, std::vector<ParserEvent>& events) {

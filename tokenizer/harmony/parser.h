@@ -5,8 +5,10 @@
 // serving: it never throws; whatever harmony would reject degrades to plain content with a warning:
 //   - a token where <|start|> was expected opens an assistant header (text before any header, a missing
 //     <|start|>assistant), recovered like harmony's non-strict first message;
-//   - a header that never reaches <|message|> (ended by a terminator, <|start|>, the end of the stream, or
-//     longer than kMaxHeaderTokens) becomes the body of a message;
+//   - a header that never reaches <|message|> becomes the body of a message when a terminator ends it or
+//     it grows past kMaxHeaderTokens ("to=X" and "<|constrain|>T" words stay header fields); cut off by
+//     <|start|> or the end of the stream, it is kept only if it is plain text (a real header cut short by
+//     max_tokens shows nothing); other special tokens in a header are dropped;
 //   - a header harmony cannot parse is parsed leniently (empty channel ignored, unknown role -> assistant,
 //     extra words dropped);
 //   - <|start|> or <|channel|> inside a body ends that message and begins the next header (the model forgot
@@ -90,7 +92,13 @@ private:
     void end_message(std::optional<int32_t> terminator, std::vector<ParserEvent>& events);
     // A header that never reached <|message|>: its words become the body of a complete message.
     void recover_header(std::optional<int32_t> terminator, std::vector<ParserEvent>& events);
+    // The header's words as header fields and body text (tolerant: "to=X" and "<|constrain|>T" stay fields).
     ParsedHeader recover_header_words();
+    // Whether the pending header holds header syntax (<|channel|>, <|constrain|>, to=): a real header.
+    bool header_is_structural() const;
+    // Tolerant: drops a real header that was cut off, recovers plain text as a message. `where` starts the
+    // warning.
+    void drop_or_recover_header(const std::string& where, std::vector<ParserEvent>& events);
     std::string decode_header() const;
     void warn(std::string warning);
     bool tolerant() const { return options_.mode == ParseMode::kTolerant; }
