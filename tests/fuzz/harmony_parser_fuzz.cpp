@@ -33,7 +33,7 @@ const Setup& setup() {
     static const Setup instance = [] {
         Setup s;
         const char* path = std::getenv("GPTOSS_FUZZ_TOKENIZER");
-        s.tokenizer = gptoss::Tokenizer::from_file(path != nullptr ? path : GPTOSS_FUZZ_TOKENIZER_DEFAULT);
+        s.tokenizer = gptoss::Tokenizer::from_file(path != nullptr ? path : GPTOSS_DEFAULT_FUZZ_TOKENIZER);
         const auto f = gptoss::harmony::FormattingTokens::from_tokenizer(*s.tokenizer);
         const int32_t vocab = s.tokenizer->vocab_size();
         for (int32_t id : {f.start, f.channel, f.message, f.end, f.call, f.return_, f.constrain}) {
