@@ -158,8 +158,10 @@ TEST(ChatOutputAssembler, SeveralPreamblesAndAnalysesBeforeACall) {
     // Servers that expect exactly "reasoning + final" break here; every message must land on its route.
     const AssembledReply r = run(encode(
         "<|channel|>analysis<|message|>a1<|end|><|start|>assistant<|channel|>commentary<|message|>p1<|end|>"
-        "<|start|>assistant<|channel|>analysis<|message|>a2<|end|><|start|>assistant<|channel|>commentary<|message|>p2"
-        "<|end|><|start|>assistant<|channel|>commentary to=functions.f <|constrain|>json<|message|>{}<|call|>"));
+        "<|start|>assistant<|channel|>analysis<|message|>a2<|end|><|start|>assistant<|channel|>commentary<|"
+        "message|>p2"
+        "<|end|><|start|>assistant<|channel|>commentary to=functions.f "
+        "<|constrain|>json<|message|>{}<|call|>"));
     EXPECT_EQ(r.message["reasoning_content"], "a1\na2");
     EXPECT_EQ(r.message["content"], "p1\np2");
     ASSERT_EQ(r.message["tool_calls"].size(), 1u);
