@@ -10,6 +10,8 @@ namespace gptoss {
 
 namespace {
 
+constexpr int32_t kMaxSpecialIdsPastRanks = 1 << 20;
+
 std::vector<std::string_view> as_views(const std::vector<std::string>& tokens) {
     return {tokens.begin(), tokens.end()};
 }
@@ -30,7 +32,15 @@ BpeTokenizer::BpeTokenizer(const Vocabulary& vocabulary)
         }
     }
     int32_t size = ranks_.num_ranks();
-    for (const auto& s : vocabulary.specials) size = std::max(size, s.id + 1);
+    for (const auto& s : vocabulary.specials) {
+        // Special ids follow the ranks (o200k_harmony: 1090 of them); a far-off id would only allocate an
+        // empty table.
+        if (s.id < 0 || s.id >= ranks_.num_ranks() + kMaxSpecialIdsPastRanks) {
+            throw TokenizerError(fmt::format("special token {} has id {}, far past the {} ranks", s.text,
+                                             s.id, ranks_.num_ranks()));
+        }
+        size = std::max(size, s.id + 1);
+    }
     id_bytes_.assign(size, {});
     is_special_.assign(size, false);
     for (int32_t id = 0; id < ranks_.num_ranks(); ++id) id_bytes_[id] = ranks_.bytes(id);

@@ -3,8 +3,10 @@
 // One pass of JsonScanner over the document: model.vocab is decoded in place (keys are GPT-2 byte-to-unicode
 // text), model.merges is skipped without being parsed, and the small sections (added_tokens, pre_tokenizer,
 // normalizer) go through nlohmann.
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -67,17 +69,27 @@ struct Model {
 
 void read_vocab(JsonScanner& scanner, Model& model) {
     model.has_vocab = true;
-    model.tokens.reserve(kHarmonyFirstSpecialId);
+    std::vector<std::pair<int32_t, std::string>> entries;  // placed by id once the largest id is known
+    entries.reserve(kHarmonyFirstSpecialId);
     scanner.begin_object();
     std::string key, bytes;
+    int64_t max_id = -1;
     for (bool first = true; scanner.next_member(key, first);) {
         const int64_t id = scanner.read_integer();
         if (!decode_byte_level(key, bytes))
             scanner.fail(fmt::format("vocab key {} is not byte-level BPE text", json_literal(key)));
         if (id < 0 || id >= (1 << 24)) scanner.fail(fmt::format("vocab id {} is out of range", id));
-        if (static_cast<size_t>(id) >= model.tokens.size()) model.tokens.resize(id + 1);
+        max_id = std::max(max_id, id);
+        entries.emplace_back(static_cast<int32_t>(id), bytes);
+    }
+    // Ids of a BPE vocabulary are (nearly) dense; a few huge ids would only allocate a mostly empty table.
+    if (max_id >= 2 * static_cast<int64_t>(entries.size()) + 1024) {
+        scanner.fail(fmt::format("vocab ids go up to {} for only {} tokens", max_id, entries.size()));
+    }
+    model.tokens.resize(max_id + 1);
+    for (auto& [id, token] : entries) {
         if (!model.tokens[id].empty()) scanner.fail(fmt::format("vocab id {} appears twice", id));
-        model.tokens[id] = bytes;
+        model.tokens[id] = std::move(token);
     }
 }
 

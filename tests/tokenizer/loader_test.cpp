@@ -153,6 +153,13 @@ TEST(Loader, BrokenTokenizerJsonFilesFailClearly) {
     expect_load_error(files.write("nosplit.json", R"({"pre_tokenizer": null, "model": {"vocab": {"a": 0}}})"),
                       "Split");
     expect_load_error(files.write("added.json", small_tokenizer_json(R"([{"id": "x"}])")), "added_tokens");
+    expect_load_error(
+        files.write("sparse.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 9000000}}})"),
+        "vocab ids go up to 9000000");
+    expect_load_error(
+        files.write("far_special.json",
+                    small_tokenizer_json(R"([{"id": 5000000, "content": "<x>", "special": true}])")),
+        "far past");
     // Harmony added tokens promise the o200k vocabulary; a small vocab with them is not a harmony tokenizer.
     expect_load_error(
         files.write("fake_harmony.json",
