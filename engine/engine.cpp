@@ -225,6 +225,7 @@ private:
 
     void step() {
         ScheduledBatch batch = scheduler_.schedule();
+        queue_.set_num_scheduler_waiting(scheduler_.num_waiting());  // admitted ones no longer wait
         if (batch.empty()) {
             // Nothing runs and the head of the queue cannot get its pages: it never will (the pools are sized
             // for one max-length sequence, so this means a bug, not load). Fail it rather than spin.

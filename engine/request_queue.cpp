@@ -9,18 +9,20 @@ namespace gptoss {
 void RequestQueue::submit(Submission submission) {
     {
         std::lock_guard lock(mutex_);
-        if (closed_ || stop_)
+        if (closed_ || stop_) {
             throw EngineError(EngineError::Kind::kShuttingDown, "the server is shutting down");
+        }
+        const RequestId id = submission.request.id;
+        if (live_.count(id) != 0) {
+            throw EngineError(EngineError::Kind::kInvalid,
+                              fmt::format("request id {} is already in use", id));
+        }
         const int waiting = static_cast<int>(submissions_.size()) + num_scheduler_waiting_.load();
         if (waiting >= max_queued_requests_) {
             throw EngineError(EngineError::Kind::kOverloaded,
                               fmt::format("too many queued requests ({}); try again later", waiting));
         }
-        const RequestId id = submission.request.id;
-        if (!live_.insert(id).second) {
-            throw EngineError(EngineError::Kind::kInvalid,
-                              fmt::format("request id {} is already in use", id));
-        }
+        live_.insert(id);
         submissions_.push_back(std::move(submission));
     }
     wake_.notify_one();

@@ -92,7 +92,9 @@ void KvMirror::execute_sequence(const BatchInputs& in, int s, StepOutput& out) {
     }
     if (in.sample[size_t(s)]) {
         EXPECT_EQ(ctx, static_cast<int>(tokens.size()));
-        out.sampled_tokens[size_t(s)] = fake_token(sampling.params->seed, sampling.output_index, vocab_size_);
+        out.sampled_tokens[size_t(s)] =
+            token_fn ? token_fn(sampling.params->seed, sampling.output_index)
+                     : fake_token(sampling.params->seed, sampling.output_index, vocab_size_);
     }
 }
 

@@ -33,6 +33,8 @@ public:
     // Checks inputs and KV addressing (failures are reported through gtest), writes K/V, samples.
     StepOutput execute(const BatchInputs& inputs);
     int32_t vocab_size() const { return vocab_size_; }
+    // Replaces fake_token as the "model" (seed, output_index) -> token.
+    std::function<int32_t(uint64_t seed, int32_t output_index)> token_fn;
 
 private:
     void execute_sequence(const BatchInputs& inputs, int s, StepOutput& out);
