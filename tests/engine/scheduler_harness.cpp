@@ -129,6 +129,7 @@ Harness::Step Harness::step() {
         EXPECT_LE(e.seq->blocks.num_window_held(), kv.max_window_blocks_per_sequence(e.num_new_tokens));
     }
     EXPECT_EQ(sum, result.batch.num_tokens);
+    peak_window_blocks_used = std::max(peak_window_blocks_used, kv.usage().num_window_blocks_used);
     expect_consistent();
     const BatchInputs inputs = build_batch_inputs(result.batch, options.block_size);
     const StepOutput output = mirror.execute(inputs);

@@ -78,6 +78,7 @@ struct Harness {
     void expect_all_free() const;
 
     HarnessOptions options;
+    int peak_window_blocks_used = 0;  // highest windowed-pool usage seen during a step (after schedule())
     KvCacheManager kv;
     Scheduler scheduler;
     KvMirror mirror;
