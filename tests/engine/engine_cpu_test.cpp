@@ -11,6 +11,7 @@
 #include "engine/kv_cache_sizing.h"
 #include "tests/engine/golden_test_util.h"
 #include "tests/support/fixture.h"
+#include "tokenizer/tokenizer.h"
 
 namespace gptoss::testing {
 namespace {
@@ -137,6 +138,40 @@ TEST(EngineCpu, GoldenGreedyContinuationsComeOutOfTheEngineConcurrently) {
     ASSERT_GE(requests.size(), 4u);
     const RunResult result = run(tiny_engine_config(kRoomyFullBlocks, true), requests, true);
     for (size_t i = 0; i < requests.size(); ++i) EXPECT_EQ(result.tokens[i], expected[i]) << "case " << i;
+}
+
+// The trained toy model with the real vocabulary: chat prompts run together end at <|return|> or <|call|>
+// (the stop ids the server passes for harmony chat) with exactly transformers' greedy tokens.
+TEST(EngineCpu, ToyHarmonyGreedyAnswersStopAtTheHarmonyStopTokens) {
+    const auto dir = toy_harmony_dir();
+    std::shared_ptr<const ModelWeights> weights(ModelWeights::load(dir, ModelConfig::from_file(dir)));
+    const auto tokenizer = Tokenizer::from_file(dir / "tokenizer.json");
+    const int32_t ret = *tokenizer->special_token_id("<|return|>"),
+                  call = *tokenizer->special_token_id("<|call|>");
+    const nlohmann::json golden = read_json(dir / "golden.json");
+    EngineConfig config;
+    config.max_num_batched_tokens = 256;
+    config.max_model_len = 512;
+    config.kv_cache_memory_bytes = int64_t(64) << 20;
+    Engine engine(config, make_cpu_runner(weights, 1), tokenizer);
+    std::vector<std::shared_ptr<TokenStream>> streams;
+    std::vector<std::vector<int32_t>> expected;
+    for (size_t i = 0; i < golden["cases"].size() && i < 12; ++i) {
+        const nlohmann::json& c = golden["cases"][i];
+        Request r;
+        r.id = RequestId(i + 1);
+        r.prompt_token_ids = c["prompt_ids"].get<std::vector<int32_t>>();
+        r.sampling.temperature = 0.0f;
+        r.stop.max_tokens = 64;
+        r.stop.stop_token_ids = {ret, call};
+        expected.push_back(c["greedy_ids"].get<std::vector<int32_t>>());
+        streams.push_back(engine.submit(std::move(r)));
+    }
+    for (size_t i = 0; i < streams.size(); ++i) {
+        FinishReason reason = FinishReason::kNone;
+        EXPECT_EQ(collect_tokens(*streams[i], &reason), expected[i]) << "case " << i;
+        EXPECT_EQ(reason, FinishReason::kStop) << "case " << i;
+    }
 }
 
 TEST(EngineCpu, ConcurrentGreedyRequestsMatchEachRunAlone) {
