@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -11,6 +10,21 @@
 #include "config/model_config.h"
 
 namespace gptoss {
+
+namespace {
+
+// YYYY-MM-DD with a plausible month and day (the renderer prints it verbatim).
+bool is_iso_date(const std::string& text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+    for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+        if (text[i] < '0' || text[i] > '9') return false;
+    }
+    int month = std::stoi(text.substr(5, 2));
+    int day = std::stoi(text.substr(8, 2));
+    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+}  // namespace
 
 std::optional<ServerConfig> ServerConfig::from_args(const std::vector<std::string>& args) {
     ServerConfig c;
@@ -68,8 +82,7 @@ void ServerConfig::resolve_api_key() {
 void ServerConfig::validate() const {
     if (port < 0 || port > 65535) throw ConfigError(fmt::format("--port must be in 0..65535, got {}", port));
     if (!harmony_current_date.empty() && harmony_current_date != "none") {
-        static const std::regex date(R"(\d{4}-\d{2}-\d{2})");
-        if (!std::regex_match(harmony_current_date, date)) {
+        if (!is_iso_date(harmony_current_date)) {
             throw ConfigError(fmt::format("--harmony-current-date must be YYYY-MM-DD or none, got '{}'",
                                           harmony_current_date));
         }

@@ -111,6 +111,7 @@ TEST(ServerConfig, ValidatesValues) {
     EXPECT_THROW(ServerConfig::from_args({"--gpu-memory-utilization", "1.5"}), ConfigError);
     EXPECT_THROW(ServerConfig::from_args({"--port", "70000"}), ConfigError);
     EXPECT_NO_THROW(ServerConfig::from_args({"--harmony-current-date", "none"}));
+    EXPECT_THROW(ServerConfig::from_args({"--harmony-current-date", "2025-13-05"}), ConfigError);
     EXPECT_NO_THROW(ServerConfig::from_args({"--harmony-current-date", "2025-08-05"}));
 }
 
