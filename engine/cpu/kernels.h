@@ -4,9 +4,9 @@
 // One reduction order, always: a dot product over n columns keeps 8 lane sums of consecutive columns
 // (lane l sums columns c with c % 8 == l, in increasing c, one multiply-add each), reduces them as
 // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then adds the columns past the last multiple of 8 in order, then the
-// bias. Tiling, the number of tokens, the row range and the thread never change it, so a row's result does not
-// depend on the rest of the batch. The implementation is picked once per process: AVX2+FMA when the CPU has
-// it, else portable code (which rounds multiply-adds separately, so its last bits differ).
+// bias. Tiling, the number of tokens, the row range and the thread never change it, so a row's result does
+// not depend on the rest of the batch. The implementation is picked once per process: AVX2+FMA when the CPU
+// has it, else portable code (which rounds multiply-adds separately, so its last bits differ).
 #pragma once
 
 #include <cstdint>

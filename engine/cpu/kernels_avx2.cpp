@@ -11,14 +11,24 @@ namespace {
 
 using V = __m256;
 
-inline V vzero() { return _mm256_setzero_ps(); }
-inline V vload(const float* p) { return _mm256_loadu_ps(p); }
-inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
-inline V vset1(float f) { return _mm256_set1_ps(f); }
-inline V vfma(V a, V b, V acc) { return _mm256_fmadd_ps(a, b, acc); }
+inline V vzero() {
+    return _mm256_setzero_ps();
+}
+inline V vload(const float* p) {
+    return _mm256_loadu_ps(p);
+}
+inline void vstore(float* p, V v) {
+    _mm256_storeu_ps(p, v);
+}
+inline V vset1(float f) {
+    return _mm256_set1_ps(f);
+}
+inline V vfma(V a, V b, V acc) {
+    return _mm256_fmadd_ps(a, b, acc);
+}
 inline float vhsum(V v) {
     __m128 quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // l0+l4 .. l3+l7
-    __m128 pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));                          // (l0+l4)+(l2+l6), ...
+    __m128 pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));                         // (l0+l4)+(l2+l6), ...
     return _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)));
 }
 inline V vload_bf16(const uint16_t* p) {

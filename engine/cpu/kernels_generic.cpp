@@ -10,7 +10,9 @@ struct V {
     float l[8];
 };
 
-inline V vzero() { return V{}; }
+inline V vzero() {
+    return V{};
+}
 inline V vload(const float* p) {
     V v;
     for (int i = 0; i < 8; ++i) v.l[i] = p[i];

@@ -12,8 +12,8 @@
 // of the program.
 // Legend: R rows (output features), C columns (input features), T tokens, G = C / 32 MXFP4 blocks per row.
 
-constexpr int kRowBlock = 4;        // rows per micro-kernel call
-constexpr int kTokenBlock = 2;      // tokens per micro-kernel call
+constexpr int kRowBlock = 4;         // rows per micro-kernel call
+constexpr int kTokenBlock = 2;       // tokens per micro-kernel call
 constexpr int kDirectMaxTokens = 4;  // up to this many tokens, weights are read straight from the checkpoint
 constexpr int64_t kTokenTileBytes = 256 << 10;  // x rows kept hot in cache while a tile of rows streams by
 
@@ -105,7 +105,8 @@ inline void micro_kernel(const Rows& rows, int r0, const float* x, int C, float 
     for (; c + 8 <= C; c += 8) {
         for (int r = 0; r < RB; ++r) {
             V w = rows.chunk(r0 + r, c);
-            for (int t = 0; t < TB; ++t) acc[r][t] = vfma(w, vload(x + static_cast<int64_t>(t) * C + c), acc[r][t]);
+            for (int t = 0; t < TB; ++t)
+                acc[r][t] = vfma(w, vload(x + static_cast<int64_t>(t) * C + c), acc[r][t]);
         }
     }
     for (int r = 0; r < RB; ++r) {
@@ -132,17 +133,25 @@ inline void micro_rows(const Rows& rows, int r0, const float* x, int tb, int C,
 
 // Runs rows [r0, r0 + rn) against tokens [0, T) of x, writing y.
 template <class Rows>
-inline void run_row_block(const Rows& rows, int r0, int rn, const float* x, int T, int C, const uint16_t* bias,
-                          float* y, int64_t y_stride) {
+inline void run_row_block(const Rows& rows, int r0, int rn, const float* x, int T, int C,
+                          const uint16_t* bias, float* y, int64_t y_stride) {
     float out[kRowBlock][kTokenBlock];
     for (int t0 = 0; t0 < T; t0 += kTokenBlock) {
         const int tb = T - t0 < kTokenBlock ? T - t0 : kTokenBlock;
         const float* xt = x + static_cast<int64_t>(t0) * C;
         switch (rn) {
-            case 4: micro_rows<4>(rows, r0, xt, tb, C, out); break;
-            case 3: micro_rows<3>(rows, r0, xt, tb, C, out); break;
-            case 2: micro_rows<2>(rows, r0, xt, tb, C, out); break;
-            default: micro_rows<1>(rows, r0, xt, tb, C, out); break;
+            case 4:
+                micro_rows<4>(rows, r0, xt, tb, C, out);
+                break;
+            case 3:
+                micro_rows<3>(rows, r0, xt, tb, C, out);
+                break;
+            case 2:
+                micro_rows<2>(rows, r0, xt, tb, C, out);
+                break;
+            default:
+                micro_rows<1>(rows, r0, xt, tb, C, out);
+                break;
         }
         for (int r = 0; r < rn; ++r) {
             const float b = bias ? bf16_bits_to_float(bias[r0 + r]) : 0.0f;
@@ -210,7 +219,8 @@ inline void dot_rows_impl(const float* q, int num_rows, const float* k, int n, f
         V acc[4] = {vzero(), vzero(), vzero(), vzero()};
         for (int c = 0; c < n8; c += 8) {
             V kv = vload(k + c);
-            for (int i = 0; i < 4; ++i) acc[i] = vfma(vload(q + static_cast<int64_t>(g + i) * n + c), kv, acc[i]);
+            for (int i = 0; i < 4; ++i)
+                acc[i] = vfma(vload(q + static_cast<int64_t>(g + i) * n + c), kv, acc[i]);
         }
         for (int i = 0; i < 4; ++i) {
             const float* qi = q + static_cast<int64_t>(g + i) * n;

@@ -98,8 +98,10 @@ RopeTable make_rope_table(const ModelConfig& config) {
     }
     const double factor = rs.factor;
     table.attention_scaling = static_cast<float>(factor <= 1 ? 1.0 : 0.1 * std::log(factor) + 1.0);
-    double low = yarn_correction_dim(rs.beta_fast, dim, config.rope_theta, rs.original_max_position_embeddings);
-    double high = yarn_correction_dim(rs.beta_slow, dim, config.rope_theta, rs.original_max_position_embeddings);
+    double low =
+        yarn_correction_dim(rs.beta_fast, dim, config.rope_theta, rs.original_max_position_embeddings);
+    double high =
+        yarn_correction_dim(rs.beta_slow, dim, config.rope_theta, rs.original_max_position_embeddings);
     if (rs.truncate) {
         low = std::floor(low);
         high = std::ceil(high);
@@ -122,7 +124,8 @@ RopeTable make_rope_table(const ModelConfig& config) {
     return table;
 }
 
-void apply_rope(float* x, std::span<const int32_t> positions, int num_heads, int head_dim, const RopeTable& rope) {
+void apply_rope(float* x, std::span<const int32_t> positions, int num_heads, int head_dim,
+                const RopeTable& rope) {
     const int half = head_dim / 2;
     const int num_tokens = static_cast<int>(positions.size());
 #pragma omp parallel for schedule(static) if (num_tokens > 16)
@@ -147,7 +150,8 @@ void apply_rope(float* x, std::span<const int32_t> positions, int num_heads, int
     }
 }
 
-void write_kv(const float* k, const float* v, std::span<const int64_t> slot_mapping, const KvLayerView& cache) {
+void write_kv(const float* k, const float* v, std::span<const int64_t> slot_mapping,
+              const KvLayerView& cache) {
     const int64_t row = static_cast<int64_t>(cache.num_kv_heads) * cache.head_dim;
     const int num_tokens = static_cast<int>(slot_mapping.size());
     for (int t = 0; t < num_tokens; ++t) {
@@ -184,8 +188,8 @@ void attention(const float* q, const KvLayerView& cache, const BlockTableView& b
         const int32_t* table = blocks.table + static_cast<int64_t>(s) * blocks.stride;
         const int first_block = blocks.first_block ? blocks.first_block[s] : 0;
         const float* qg = q + (static_cast<int64_t>(t) * num_heads + kvh * G) * D;  // [G, D]
-        thread_local std::vector<float> scores;                                    // [G, num_keys]
-        thread_local std::vector<float> dots;                                      // [G]
+        thread_local std::vector<float> scores;                                     // [G, num_keys]
+        thread_local std::vector<float> dots;                                       // [G]
         scores.resize(static_cast<size_t>(G) * num_keys);
         dots.resize(G);
         auto key_offset = [&](int j) {  // float offset of position j's row for this KV head
@@ -221,9 +225,8 @@ void router_topk(const float* logits, int num_tokens, int num_experts, int k, in
     for (int t = 0; t < num_tokens; ++t) {
         const float* row = logits + static_cast<int64_t>(t) * num_experts;
         std::iota(order.begin(), order.end(), 0);
-        std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
-            return row[a] != row[b] ? row[a] > row[b] : a < b;
-        });
+        std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                          [&](int32_t a, int32_t b) { return row[a] != row[b] ? row[a] > row[b] : a < b; });
         int32_t* e = experts + static_cast<int64_t>(t) * k;
         float* w = weights + static_cast<int64_t>(t) * k;
         const float m = row[order[0]];
@@ -259,8 +262,8 @@ void mxfp4_linear(const float* x, const uint8_t* blocks, const uint8_t* scales, 
     parallel_matmul(x, num_tokens, w, bias, y);
 }
 
-void moe(const float* h, const int32_t* experts, const float* weights, int num_tokens, const LayerWeights& layer,
-         const ModelConfig& config, float* out) {
+void moe(const float* h, const int32_t* experts, const float* weights, int num_tokens,
+         const LayerWeights& layer, const ModelConfig& config, float* out) {
     const int H = config.hidden_size, I = config.intermediate_size, E = config.num_local_experts;
     const int K = config.num_experts_per_tok;
     // Which (token, slot) pairs each expert serves, tokens in increasing order.
@@ -277,7 +280,8 @@ void moe(const float* h, const int32_t* experts, const float* weights, int num_t
         const int n = static_cast<int>(pairs.size());
         if (n == 0) continue;
         x.resize(static_cast<size_t>(n) * H);  // [n, H]
-        for (int i = 0; i < n; ++i) std::copy_n(h + static_cast<int64_t>(pairs[i] / K) * H, H, &x[size_t(i) * H]);
+        for (int i = 0; i < n; ++i)
+            std::copy_n(h + static_cast<int64_t>(pairs[i] / K) * H, H, &x[size_t(i) * H]);
         gate_up.resize(static_cast<size_t>(n) * 2 * I);  // [n, 2I]
         mxfp4_linear(x.data(), layer.gate_up_blocks.u8() + e * gate_up_blocks_per_expert,
                      layer.gate_up_scales.u8() + e * gate_up_blocks_per_expert / 16,
@@ -297,7 +301,8 @@ void moe(const float* h, const int32_t* experts, const float* weights, int num_t
     for (int t = 0; t < num_tokens; ++t) {
         std::vector<int> slots(K);
         std::iota(slots.begin(), slots.end(), 0);
-        std::sort(slots.begin(), slots.end(), [&](int a, int b) { return experts[t * K + a] < experts[t * K + b]; });
+        std::sort(slots.begin(), slots.end(),
+                  [&](int a, int b) { return experts[t * K + a] < experts[t * K + b]; });
         float* dst = out + static_cast<int64_t>(t) * H;
         std::fill_n(dst, H, 0.0f);
         for (int j : slots) {

@@ -42,8 +42,8 @@ TEST(GoldenLogits, EveryCaseEveryPosition) {
             if (err > worst) worst = err, worst_pos = static_cast<int>(p);
             EXPECT_LE(err, kTolerance) << name << " position " << p;
         }
-        std::printf("case %-10s T=%4zu worst relative L2 %.3e at position %d\n", name.c_str(), ids.size(), worst,
-                    worst_pos);
+        std::printf("case %-10s T=%4zu worst relative L2 %.3e at position %d\n", name.c_str(), ids.size(),
+                    worst, worst_pos);
     }
 }
 
@@ -71,7 +71,8 @@ TEST(GoldenLogits, LongPromptPastTheOriginalContext) {
         auto expected = golden.read<float>(name + ".logits_f32");
         ASSERT_EQ(expected.size(), positions.size() * V);
         auto runner = make_cpu_runner(tiny_weights(), 0);
-        SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()), {.block_size = 16, .prefill_chunk = 2048});
+        SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()),
+                                    {.block_size = 16, .prefill_chunk = 2048});
         auto logits = driver.score(ids, positions);
         double worst = 0;
         for (size_t i = 0; i < positions.size(); ++i) {
