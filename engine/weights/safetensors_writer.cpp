@@ -19,14 +19,16 @@ uint64_t SafetensorsTensorSpec::nbytes() const {
     return n;
 }
 
-SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, std::vector<SafetensorsTensorSpec> tensors,
+SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path,
+                                     std::vector<SafetensorsTensorSpec> tensors,
                                      const std::map<std::string, std::string>& metadata)
     : path_(path.string()) {
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
     if (!metadata.empty()) header["__metadata__"] = metadata;
     for (const auto& t : tensors) {
         const uint64_t n = t.nbytes();
-        header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape},
+        header[t.name] = {{"dtype", dtype_name(t.dtype)},
+                          {"shape", t.shape},
                           {"data_offsets", {data_bytes_, data_bytes_ + n}}};
         data_bytes_ += n;
     }
@@ -35,7 +37,8 @@ SafetensorsWriter::SafetensorsWriter(const std::filesystem::path& path, std::vec
     data_offset_ = 8 + text.size();
 
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw WeightsError(fmt::format("{}: cannot create the file: {}", path_, std::strerror(errno)));
+    if (fd_ < 0)
+        throw WeightsError(fmt::format("{}: cannot create the file: {}", path_, std::strerror(errno)));
     uint8_t length[8];
     for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(text.size() >> (8 * i));
     write_all(length, sizeof length);
@@ -59,7 +62,8 @@ void SafetensorsWriter::write_all(const void* data, size_t bytes) {
 
 void SafetensorsWriter::write(const void* data, size_t bytes) {
     if (written_ + bytes > data_bytes_) {
-        throw WeightsError(fmt::format("{}: more data than the header declares ({} bytes)", path_, data_bytes_));
+        throw WeightsError(
+            fmt::format("{}: more data than the header declares ({} bytes)", path_, data_bytes_));
     }
     write_all(data, bytes);
     written_ += bytes;

@@ -1,6 +1,6 @@
-// ModelWeights::load: the fixture loads with every tensor typed and shaped from its config; sharded checkpoints
-// load through the index whatever the shard names; every kind of bad checkpoint is a WeightsError naming the
-// tensor and the file.
+// ModelWeights::load: the fixture loads with every tensor typed and shaped from its config; sharded
+// checkpoints load through the index whatever the shard names; every kind of bad checkpoint is a WeightsError
+// naming the tensor and the file.
 #include "engine/weights/model_weights.h"
 
 #include <gtest/gtest.h>
@@ -47,7 +47,8 @@ struct Tensor {
 
 // Rewrites the tiny fixture into `dir` after `edit` changed its tensor list; `shards` > 1 splits it with an
 // index whose file names follow the release's 0-based "-of-{count - 1}" quirk.
-void write_checkpoint(const fs::path& dir, const std::function<void(std::vector<Tensor>&)>& edit, int shards = 1) {
+void write_checkpoint(const fs::path& dir, const std::function<void(std::vector<Tensor>&)>& edit,
+                      int shards = 1) {
     auto source = SafetensorsArchive::open(testing::tiny_gptoss_dir() / "model.safetensors");
     std::vector<Tensor> tensors;
     for (const auto& e : source->entries()) {
@@ -63,8 +64,8 @@ void write_checkpoint(const fs::path& dir, const std::function<void(std::vector<
     }
     nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", nlohmann::json::object()}};
     for (int s = 0; s < shards; ++s) {
-        const std::string name = "model-0000" + std::to_string(s) + "-of-0000" + std::to_string(shards - 1) +
-                                 ".safetensors";
+        const std::string name =
+            "model-0000" + std::to_string(s) + "-of-0000" + std::to_string(shards - 1) + ".safetensors";
         std::vector<SafetensorsTensor> part;
         for (size_t i = s; i < tensors.size(); i += shards) {
             part.push_back({tensors[i].spec, tensors[i].data});
@@ -105,7 +106,8 @@ TEST(ModelWeights, LoadsTheFixtureWithConfigShapes) {
 
 TEST(ModelWeights, ShardedThroughTheIndexWithTheReleaseNaming) {
     TempDir dir;
-    write_checkpoint(dir.path(), [](auto&) {}, 3);
+    write_checkpoint(
+        dir.path(), [](auto&) {}, 3);
     auto sharded = ModelWeights::load(dir.path(), tiny_config());
     auto single = ModelWeights::load(testing::tiny_gptoss_dir(), tiny_config());
     ASSERT_EQ(sharded->layers.size(), single->layers.size());
@@ -155,7 +157,8 @@ TEST(ModelWeights, WrongShape) {
 
 TEST(ModelWeights, TruncatedShard) {
     TempDir dir;
-    write_checkpoint(dir.path(), [](auto&) {}, 2);
+    write_checkpoint(
+        dir.path(), [](auto&) {}, 2);
     const fs::path shard = dir.path() / "model-00001-of-00001.safetensors";
     fs::resize_file(shard, fs::file_size(shard) / 2);
     std::string message = load_error(dir.path());
@@ -165,7 +168,8 @@ TEST(ModelWeights, TruncatedShard) {
 
 TEST(ModelWeights, IndexProblems) {
     TempDir dir;
-    write_checkpoint(dir.path(), [](auto&) {}, 2);
+    write_checkpoint(
+        dir.path(), [](auto&) {}, 2);
     const fs::path index = dir.path() / "model.safetensors.index.json";
     auto doc = nlohmann::json::parse(std::ifstream(index));
 

@@ -21,7 +21,7 @@ TEST(Mxfp4, E8m0ScaleIsPowerOfTwoWithBias127) {
 }
 
 TEST(Mxfp4, EveryByteAtEveryFiniteScale) {
-    const float table[16] = {0.0f, 0.5f, 1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
+    const float table[16] = {0.0f, 0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
                              0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
     for (int scale = 0; scale < 255; ++scale) {
         const double factor = std::ldexp(1.0, scale - 127);

@@ -33,9 +33,10 @@ std::string parse_error(const std::string& bytes) {
 
 TEST(Safetensors, ParsesAValidHeader) {
     auto entries = parse_safetensors_image(
-        image(R"({"__metadata__":{"format":"pt"},"b":{"dtype":"BF16","shape":[2,3],"data_offsets":[4,16]},)"
-              R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0],"data_offsets":[16,16]}})",
-              16),
+        image(
+            R"({"__metadata__":{"format":"pt"},"b":{"dtype":"BF16","shape":[2,3],"data_offsets":[4,16]},)"
+            R"("a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0],"data_offsets":[16,16]}})",
+            16),
         "x");
     ASSERT_EQ(entries.size(), 3u);
     EXPECT_EQ(entries[0].name, "a");
@@ -65,23 +66,31 @@ TEST(Safetensors, RejectsEveryKindOfBadHeader) {
         {"invalid JSON", image(R"({"w":{"dtype":)", 8), "not valid JSON"},
         {"not an object", image("[1,2]", 8), "not a JSON object"},
         {"entry not an object", image(R"({"w":5})", 8), "'w'"},
-        {"unknown dtype", image(R"({"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8), "unsupported dtype"},
+        {"unknown dtype", image(R"({"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8),
+         "unsupported dtype"},
         {"missing dtype", image(R"({"w":{"shape":[2],"data_offsets":[0,8]}})", 8), "dtype"},
         {"missing shape", image(R"({"w":{"dtype":"F32","data_offsets":[0,8]}})", 8), "shape"},
-        {"negative dimension", image(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8), "shape"},
-        {"fractional dimension", image(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", 8), "shape"},
+        {"negative dimension", image(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
+         "shape"},
+        {"fractional dimension", image(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", 8),
+         "shape"},
         {"missing offsets", image(R"({"w":{"dtype":"F32","shape":[2]}})", 8), "data_offsets"},
-        {"three offsets", image(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4,8]}})", 8), "data_offsets"},
-        {"negative offset", image(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", 8), "non-negative"},
-        {"end before begin", image(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8), "end before"},
+        {"three offsets", image(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4,8]}})", 8),
+         "data_offsets"},
+        {"negative offset", image(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", 8),
+         "non-negative"},
+        {"end before begin", image(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8),
+         "end before"},
         {"truncated data", image("{" + ok_tensor + "}", 7), "truncated"},
         {"size lies (too few bytes for the shape)",
          image(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 12), "need 12"},
-        {"size lies (dtype)", image(R"({"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,8]}})", 8), "need 4"},
-        {"numel overflows", image(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8),
-         "2^64"},
+        {"size lies (dtype)", image(R"({"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,8]}})", 8),
+         "need 4"},
+        {"numel overflows",
+         image(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8), "2^64"},
         {"overlapping tensors",
-         image("{" + ok_tensor + R"(,"v":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12), "overlap"},
+         image("{" + ok_tensor + R"(,"v":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+         "overlap"},
         {"bad metadata", image(R"({"__metadata__":3})", 0), "__metadata__"},
     };
     for (const auto& c : cases) {
@@ -124,7 +133,8 @@ TEST(Safetensors, WriterRoundTripsThroughTheMappedReader) {
     EXPECT_EQ(reinterpret_cast<uintptr_t>(archive->data_begin()) % 8, 0u) << "aligned data section";
     TensorView va = archive->view(*archive->find("a"));
     EXPECT_EQ(va.shape, (std::vector<int64_t>{3}));
-    EXPECT_EQ(std::vector<float>(static_cast<const float*>(va.data), static_cast<const float*>(va.data) + 3), a);
+    EXPECT_EQ(std::vector<float>(static_cast<const float*>(va.data), static_cast<const float*>(va.data) + 3),
+              a);
     TensorView vb = archive->view(*archive->find("b"));
     EXPECT_EQ(vb.dtype, DType::kBF16);
     EXPECT_EQ(vb.bf16()[1], 0xc000);
