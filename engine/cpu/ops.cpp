@@ -320,28 +320,31 @@ void moe(const float* h, const int32_t* experts, const float* weights, int num_t
     const int H = config.hidden_size, I = config.intermediate_size, E = config.num_local_experts;
     const int K = config.num_experts_per_tok;
     // Which (token, slot) pairs each expert serves, tokens in increasing order.
-    std::vector<std::vector<int>> assigned(E);  // [E][n_e] of t * K + slot
+    thread_local std::vector<std::vector<int>> assigned;  // [E][n_e] of t * K + slot
+    assigned.resize(E);
+    for (auto& list : assigned) list.clear();
     for (int t = 0; t < num_tokens; ++t) {
         for (int j = 0; j < K; ++j) assigned[experts[t * K + j]].push_back(t * K + j);
     }
-    std::vector<float> expert_out(static_cast<size_t>(num_tokens) * K * H);  // [T, K, H]
-    std::vector<float> x, gate_up, act;
+    // Scratch kept between calls (resizing only ever grows it): every element read is written first.
+    thread_local std::vector<float> expert_out, x, gate_up, act;  // [T, K, H], [n, H], [n, 2I], [n, I]
+    expert_out.resize(std::max(expert_out.size(), static_cast<size_t>(num_tokens) * K * H));
     const int64_t gate_up_blocks_per_expert = int64_t{2} * I * (H / 32) * 16;
     const int64_t down_blocks_per_expert = int64_t{H} * (I / 32) * 16;
     for (int e = 0; e < E; ++e) {
         const auto& pairs = assigned[e];
         const int n = static_cast<int>(pairs.size());
         if (n == 0) continue;
-        x.resize(static_cast<size_t>(n) * H);  // [n, H]
+        x.resize(std::max(x.size(), static_cast<size_t>(n) * H));
         for (int i = 0; i < n; ++i)
             std::copy_n(h + static_cast<int64_t>(pairs[i] / K) * H, H, &x[size_t(i) * H]);
-        gate_up.resize(static_cast<size_t>(n) * 2 * I);  // [n, 2I]
+        gate_up.resize(std::max(gate_up.size(), static_cast<size_t>(n) * 2 * I));
         mxfp4_linear(x.data(), layer.gate_up_blocks.u8() + e * gate_up_blocks_per_expert,
                      layer.gate_up_scales.u8() + e * gate_up_blocks_per_expert / 16,
                      layer.gate_up_bias.bf16() + int64_t{e} * 2 * I, n, H, 2 * I, gate_up.data());
-        act.resize(static_cast<size_t>(n) * I);  // [n, I]
+        act.resize(std::max(act.size(), static_cast<size_t>(n) * I));
         swiglu(gate_up.data(), n, I, static_cast<float>(config.swiglu_limit), act.data());
-        x.resize(static_cast<size_t>(n) * H);  // reused as the down projection's output [n, H]
+        // x is reused for the down projection's output [n, H].
         mxfp4_linear(act.data(), layer.down_blocks.u8() + e * down_blocks_per_expert,
                      layer.down_scales.u8() + e * down_blocks_per_expert / 16,
                      layer.down_bias.bf16() + int64_t{e} * H, n, I, H, x.data());

@@ -1,7 +1,8 @@
 // CpuRunner over the paged layout: scoring a sequence in one pass, generating it token by token, chunked
 // prefill with odd splits, odd block sizes, shuffled non-contiguous pages, windowed pages released behind the
-// window (-1 / window_first_block > 0) and reused, several sequences per batch and 1 or 2 threads all give the
-// same logits. Batch composition and threads must not change a single bit (fixed reduction order per row).
+// window (-1 / window_first_block > 0) and reused, several sequences per batch and 1 or 2 threads all give
+// the same logits. Batch composition and threads must not change a single bit (fixed reduction order per
+// row).
 #include "engine/cpu/cpu_runner.h"
 
 #include <gtest/gtest.h>
@@ -87,7 +88,8 @@ public:
                 s.window_pages.push_back(take(free_window_));
             }
             in.full_table_stride = std::max(in.full_table_stride, static_cast<int>(s.full_pages.size()));
-            in.window_table_stride = std::max(in.window_table_stride, static_cast<int>(s.window_pages.size()));
+            in.window_table_stride =
+                std::max(in.window_table_stride, static_cast<int>(s.window_pages.size()));
         }
         for (auto [i, n] : work) {
             Seq& s = seqs_[i];
@@ -96,7 +98,8 @@ public:
                 in.token_ids.push_back(s.tokens[p]);
                 in.positions.push_back(p);
                 in.full_slot_mapping.push_back(int64_t{s.full_pages[p / BS]} * BS + p % BS);
-                in.window_slot_mapping.push_back(int64_t{s.window_pages[p / BS - s.window_first]} * BS + p % BS);
+                in.window_slot_mapping.push_back(int64_t{s.window_pages[p / BS - s.window_first]} * BS +
+                                                 p % BS);
             }
             in.query_start.push_back(static_cast<int32_t>(in.token_ids.size()));
             in.context_lens.push_back(s.computed + n);
@@ -135,7 +138,8 @@ private:
     void release_behind_window(Seq& s) {
         const int first_needed = std::max(0, s.computed - tiny_weights()->config().sliding_window + 1);
         while (!s.window_pages.empty() && (s.window_first + 1) * block_size_ <= first_needed) {
-            free_window_.insert(free_window_.begin() + rng_() % (free_window_.size() + 1), s.window_pages.front());
+            free_window_.insert(free_window_.begin() + rng_() % (free_window_.size() + 1),
+                                s.window_pages.front());
             s.window_pages.erase(s.window_pages.begin());
             ++s.window_first;
         }
@@ -150,7 +154,8 @@ private:
 
 double worst_error(const std::vector<float>& a, const std::vector<float>& b, int V) {
     double worst = 0;
-    for (size_t p = 0; p < a.size() / V; ++p) worst = std::max(worst, testing::relative_l2(&a[p * V], &b[p * V], V));
+    for (size_t p = 0; p < a.size() / V; ++p)
+        worst = std::max(worst, testing::relative_l2(&a[p * V], &b[p * V], V));
     return worst;
 }
 
@@ -179,7 +184,8 @@ TEST(CpuRunner, ChunkedPrefillWithOddSplitsAndBlockSizes) {
             PagedHarness h(block_size, 200, 60, 1, 5 * block_size);
             int s = h.add(ids);
             for (size_t k = 0; !h.done(s); ++k) {
-                const int n = std::min(split[k % split.size()], static_cast<int>(ids.size()) - h.seq(s).computed);
+                const int n =
+                    std::min(split[k % split.size()], static_cast<int>(ids.size()) - h.seq(s).computed);
                 h.step({{s, n}});
             }
             EXPECT_EQ(h.seq(s).logits, reference) << "block size " << block_size << " split " << split[0];
@@ -213,7 +219,8 @@ TEST(CpuRunner, BatchCompositionAndThreadsChangeNoBit) {
             h.step(work);
         }
         for (size_t i = 0; i < prompts.size(); ++i) {
-            EXPECT_EQ(h.seq(ids[i]).logits, reference[i]) << "sequence " << i << ", " << threads << " threads";
+            EXPECT_EQ(h.seq(ids[i]).logits, reference[i])
+                << "sequence " << i << ", " << threads << " threads";
         }
     }
 }
@@ -224,7 +231,8 @@ TEST(CpuRunner, SamplesFromEachSequencesLastRow) {
     SingleSequenceDriver driver(*runner, 64);
     const auto ids = random_ids(20, 5, config.vocab_size);
     const auto logits = driver.score(ids, std::vector<int32_t>{19});
-    const int32_t argmax = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const int32_t argmax =
+        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     SamplingParams greedy;
     greedy.temperature = 0;
     auto runner2 = make_cpu_runner(tiny_weights(), 1);

@@ -12,7 +12,8 @@ namespace gptoss {
 namespace {
 
 int32_t sample(std::vector<float> logits, const SamplingParams& params, int32_t output_index = 0,
-               std::vector<int32_t> prompt = {}, std::vector<int32_t> output = {}, TokenLogprob* lp = nullptr) {
+               std::vector<int32_t> prompt = {}, std::vector<int32_t> output = {},
+               TokenLogprob* lp = nullptr) {
     SequenceSampling s;
     s.params = &params;
     s.output_index = output_index;
