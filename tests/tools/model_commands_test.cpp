@@ -49,7 +49,8 @@ std::string join(const std::vector<int32_t>& ids) {
     return s;
 }
 
-std::vector<float> read_f32(const SafetensorsArchive& a, const std::string& name, std::vector<int64_t>* shape) {
+std::vector<float> read_f32(const SafetensorsArchive& a, const std::string& name,
+                            std::vector<int64_t>* shape) {
     const SafetensorsEntry* e = a.find(name);
     if (!e) return {};
     *shape = e->shape;
@@ -111,10 +112,10 @@ TEST(GenerateCommand, GreedyWithIgnoreEosReproducesTheGolden) {
         const int32_t* g = reinterpret_cast<const int32_t*>(golden->data_begin() + greedy->begin);
         const std::vector<int32_t> prompt(p, p + ids->shape[0]), expected(g, g + greedy->shape[0]);
         int code = -1;
-        std::string out = gptoss("generate --model " + testing::tiny_gptoss_dir().string() + " --ids " +
-                                     join(prompt) + " --max-tokens " + std::to_string(expected.size()) +
-                                     " --ignore-eos",
-                                 &code);
+        std::string out =
+            gptoss("generate --model " + testing::tiny_gptoss_dir().string() + " --ids " + join(prompt) +
+                       " --max-tokens " + std::to_string(expected.size()) + " --ignore-eos",
+                   &code);
         ASSERT_EQ(code, 0);
         EXPECT_EQ(nlohmann::json::parse(out).get<std::vector<int32_t>>(), expected);
     }
@@ -138,8 +139,9 @@ TEST(GenerateCommand, StopsAtGenerationConfigEos) {
 }
 
 TEST(GenerateCommand, SeededSamplingIsReproducible) {
-    const std::string args = "generate --model " + testing::tiny_gptoss_dir().string() +
-                             " --ids 1,2,3 --max-tokens 12 --ignore-eos --temperature 1.0 --top-p 0.9 --seed ";
+    const std::string args =
+        "generate --model " + testing::tiny_gptoss_dir().string() +
+        " --ids 1,2,3 --max-tokens 12 --ignore-eos --temperature 1.0 --top-p 0.9 --seed ";
     int code = -1;
     const std::string a = gptoss(args + "7", &code);
     ASSERT_EQ(code, 0);
@@ -152,23 +154,49 @@ TEST(MakeCheckpointCommand, TinyPresetInTheReleaseLayout) {
     TempDir dir;
     int code = -1;
     const fs::path out = dir.path() / "ckpt";
-    gptoss("make-checkpoint --preset tiny --layers 3 --seed 5 --shard-bytes 3MB --out " + out.string(), &code);
+    gptoss("make-checkpoint --preset tiny --layers 3 --seed 5 --shard-bytes 3MB --out " + out.string(),
+           &code);
     ASSERT_EQ(code, 0);
     // Greedy 3 MB shards, named from 0 and "of" the count minus one, listed by the index.
     const auto index = testing::read_json(out / "model.safetensors.index.json");
     std::set<std::string> files;
     for (const auto& [tensor, file] : index["weight_map"].items()) files.insert(file.get<std::string>());
-    EXPECT_EQ(files, (std::set<std::string>{"model-00000-of-00001.safetensors", "model-00001-of-00001.safetensors"}));
+    EXPECT_EQ(files, (std::set<std::string>{"model-00000-of-00001.safetensors",
+                                            "model-00001-of-00001.safetensors"}));
     EXPECT_EQ(index["weight_map"].size(), 3u * 19 + 3);
     const auto config = testing::read_json(out / "config.json");
-    for (const char* key : {"architectures", "attention_bias", "attention_dropout", "eos_token_id",
-                            "experts_per_token", "head_dim", "hidden_act", "hidden_size", "initial_context_length",
-                            "initializer_range", "intermediate_size", "layer_types", "max_position_embeddings",
-                            "model_type", "num_attention_heads", "num_experts_per_tok", "num_hidden_layers",
-                            "num_key_value_heads", "num_local_experts", "output_router_logits", "pad_token_id",
-                            "quantization_config", "rms_norm_eps", "rope_scaling", "rope_theta",
-                            "router_aux_loss_coef", "sliding_window", "swiglu_limit", "tie_word_embeddings",
-                            "transformers_version", "use_cache", "vocab_size"}) {
+    for (const char* key : {"architectures",
+                            "attention_bias",
+                            "attention_dropout",
+                            "eos_token_id",
+                            "experts_per_token",
+                            "head_dim",
+                            "hidden_act",
+                            "hidden_size",
+                            "initial_context_length",
+                            "initializer_range",
+                            "intermediate_size",
+                            "layer_types",
+                            "max_position_embeddings",
+                            "model_type",
+                            "num_attention_heads",
+                            "num_experts_per_tok",
+                            "num_hidden_layers",
+                            "num_key_value_heads",
+                            "num_local_experts",
+                            "output_router_logits",
+                            "pad_token_id",
+                            "quantization_config",
+                            "rms_norm_eps",
+                            "rope_scaling",
+                            "rope_theta",
+                            "router_aux_loss_coef",
+                            "sliding_window",
+                            "swiglu_limit",
+                            "tie_word_embeddings",
+                            "transformers_version",
+                            "use_cache",
+                            "vocab_size"}) {
         EXPECT_TRUE(config.contains(key)) << key;
     }
     EXPECT_EQ(config["num_hidden_layers"], 3);
@@ -207,12 +235,14 @@ TEST(MakeCheckpointCommand, TinyPresetInTheReleaseLayout) {
 TEST(MakeCheckpointCommand, FullVocabularyPresetHasGenerationConfig) {
     TempDir dir;
     int code = -1;
-    gptoss("make-checkpoint --preset tiny-full-vocab --layers 1 --seed 1 --out " + dir.path().string(), &code);
+    gptoss("make-checkpoint --preset tiny-full-vocab --layers 1 --seed 1 --out " + dir.path().string(),
+           &code);
     ASSERT_EQ(code, 0);
     const auto generation = testing::read_json(dir.path() / "generation_config.json");
     EXPECT_EQ(generation["eos_token_id"], nlohmann::json({200002, 199999, 200012}));
     EXPECT_EQ(testing::read_json(dir.path() / "config.json")["vocab_size"], 201088);
-    std::string out = gptoss("generate --model " + dir.path().string() + " --ids 200006,17360 --max-tokens 3", &code);
+    std::string out =
+        gptoss("generate --model " + dir.path().string() + " --ids 200006,17360 --max-tokens 3", &code);
     EXPECT_EQ(code, 0);
     EXPECT_EQ(nlohmann::json::parse(out).size(), 3u);
 }
