@@ -1,6 +1,6 @@
 // CPU engine benchmark: prefill and decode tokens/s of one sequence on a checkpoint (the full-size synthetic
-// gpt-oss-20b in bench/cpu_engine_bench.sh), next to this machine's memory bandwidth measured in the same run,
-// and the decode bound it implies (bytes a decode step must read / read bandwidth).
+// gpt-oss-20b in bench/cpu_engine_bench.sh), next to this machine's memory bandwidth measured in the same
+// run, and the decode bound it implies (bytes a decode step must read / read bandwidth).
 //
 // usage: cpu_engine_bench --model DIR [--threads N] [--prompt-tokens 256] [--decode-tokens 16]
 #include <omp.h>
@@ -70,14 +70,15 @@ double decode_bytes_per_token(const gptoss::ModelWeights& w, int context) {
     const double kv_row = 2.0 * c.num_key_value_heads * c.head_dim * sizeof(float);
     for (int l = 0; l < c.num_hidden_layers; ++l) {
         const gptoss::LayerWeights& L = w.layers[l];
-        for (const auto* t : {&L.input_layernorm, &L.q_proj_weight, &L.q_proj_bias, &L.k_proj_weight, &L.k_proj_bias,
-                              &L.v_proj_weight, &L.v_proj_bias, &L.o_proj_weight, &L.o_proj_bias, &L.sinks,
-                              &L.post_attention_layernorm, &L.router_weight, &L.router_bias}) {
+        for (const auto* t :
+             {&L.input_layernorm, &L.q_proj_weight, &L.q_proj_bias, &L.k_proj_weight, &L.k_proj_bias,
+              &L.v_proj_weight, &L.v_proj_bias, &L.o_proj_weight, &L.o_proj_bias, &L.sinks,
+              &L.post_attention_layernorm, &L.router_weight, &L.router_bias}) {
             bytes += t->nbytes;
         }
         double expert = 0;
-        for (const auto* t : {&L.gate_up_blocks, &L.gate_up_scales, &L.gate_up_bias, &L.down_blocks, &L.down_scales,
-                              &L.down_bias}) {
+        for (const auto* t : {&L.gate_up_blocks, &L.gate_up_scales, &L.gate_up_bias, &L.down_blocks,
+                              &L.down_scales, &L.down_bias}) {
             expert += static_cast<double>(t->nbytes) / c.num_local_experts;
         }
         bytes += expert * c.num_experts_per_tok;
@@ -105,8 +106,9 @@ int main(int argc, char** argv) {
     std::string model;
     int threads = 0, prompt_tokens = 256, decode_tokens = 16;
     int64_t bandwidth_mib = 2048;
-    gptoss::FlagSet flags("cpu_engine_bench", "cpu_engine_bench --model DIR [--threads N]",
-                          "Prefill and decode tokens/s of the CPU engine, next to the memory-bandwidth bound.");
+    gptoss::FlagSet flags(
+        "cpu_engine_bench", "cpu_engine_bench --model DIR [--threads N]",
+        "Prefill and decode tokens/s of the CPU engine, next to the memory-bandwidth bound.");
     flags.add_string("model", &model, "checkpoint folder");
     flags.add_int("threads", &threads, "threads (0 = all cores)");
     flags.add_int("prompt-tokens", &prompt_tokens, "prompt length (prefill in one step)");
@@ -121,8 +123,8 @@ int main(int argc, char** argv) {
         if (threads <= 0) threads = omp_get_num_procs();
 
         const Bandwidth bw = measure_bandwidth(static_cast<size_t>(bandwidth_mib) << 20, threads);
-        std::printf("memory bandwidth (%d threads, %lld MiB arrays): read %.1f GB/s, copy %.1f GB/s\n", threads,
-                    static_cast<long long>(bandwidth_mib), bw.read_gb_s, bw.copy_gb_s);
+        std::printf("memory bandwidth (%d threads, %lld MiB arrays): read %.1f GB/s, copy %.1f GB/s\n",
+                    threads, static_cast<long long>(bandwidth_mib), bw.read_gb_s, bw.copy_gb_s);
 
         const gptoss::ModelConfig config = gptoss::ModelConfig::from_file(model);
         auto start = Clock::now();
@@ -144,11 +146,14 @@ int main(int argc, char** argv) {
         const double bytes = decode_bytes_per_token(*weights, mid_context);
         const double bound = bw.read_gb_s * 1e9 / bytes;
         std::printf("prefill: %d tokens in %.2f s = %.1f tokens/s (%.1f GFLOP/s)\n", prompt_tokens, prefill_s,
-                    prompt_tokens / prefill_s, flops_per_token(config, prompt_tokens / 2) * prompt_tokens / prefill_s / 1e9);
-        std::printf("decode: %.1f ms/token = %.2f tokens/s at context ~%d\n", decode_s * 1e3, 1 / decode_s, mid_context);
-        std::printf("decode reads %.2f GB/token -> bound %.2f tokens/s at %.1f GB/s; achieved %.0f%% of the bound "
-                    "(%.1f GB/s effective)\n",
-                    bytes / 1e9, bound, bw.read_gb_s, 100.0 / decode_s / bound, bytes / decode_s / 1e9);
+                    prompt_tokens / prefill_s,
+                    flops_per_token(config, prompt_tokens / 2) * prompt_tokens / prefill_s / 1e9);
+        std::printf("decode: %.1f ms/token = %.2f tokens/s at context ~%d\n", decode_s * 1e3, 1 / decode_s,
+                    mid_context);
+        std::printf(
+            "decode reads %.2f GB/token -> bound %.2f tokens/s at %.1f GB/s; achieved %.0f%% of the bound "
+            "(%.1f GB/s effective)\n",
+            bytes / 1e9, bound, bw.read_gb_s, 100.0 / decode_s / bound, bytes / decode_s / 1e9);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cpu_engine_bench: %s\n", e.what());
