@@ -106,9 +106,10 @@ void CpuRunner::forward_layer(int layer, const BatchInputs& in) {
     const float eps = static_cast<float>(c.rms_norm_eps);
 
     cpu::rmsnorm(x_.data(), w.input_layernorm.bf16(), eps, T, H, h_.data());
-    cpu::linear(h_.data(), w.q_proj_weight.bf16(), w.q_proj_bias.bf16(), T, H, Q, q_.data());
-    cpu::linear(h_.data(), w.k_proj_weight.bf16(), w.k_proj_bias.bf16(), T, H, KV, k_.data());
-    cpu::linear(h_.data(), w.v_proj_weight.bf16(), w.v_proj_bias.bf16(), T, H, KV, v_.data());
+    const cpu::LinearOutput qkv[] = {{w.q_proj_weight.bf16(), w.q_proj_bias.bf16(), Q, q_.data()},
+                                     {w.k_proj_weight.bf16(), w.k_proj_bias.bf16(), KV, k_.data()},
+                                     {w.v_proj_weight.bf16(), w.v_proj_bias.bf16(), KV, v_.data()}};
+    cpu::linear_many(h_.data(), T, H, qkv);
     cpu::apply_rope(q_.data(), in.positions, c.num_attention_heads, c.head_dim, rope_);
     cpu::apply_rope(k_.data(), in.positions, c.num_key_value_heads, c.head_dim, rope_);
 

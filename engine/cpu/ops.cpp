@@ -22,25 +22,64 @@ int ceil_div(int a, int b) {
 // and a busy machine (or tests running side by side) can deschedule a team member for a whole time slice.
 constexpr int64_t kMinParallelWork = int64_t{1} << 19;
 
-// y[T, R] = x[T, C] W^T (+ b), split over (token chunk, row chunk) work items. Every (token, row) result is
-// computed by one kernel call in the kernels' fixed order, so the split never changes a value.
-void parallel_matmul(const float* x, int num_tokens, const WeightMatrix& w, const uint16_t* bias, float* y) {
-    const int rows = w.rows;
-    const int row_chunk = num_tokens <= 4 ? 16 : 64;
-    const int token_chunk = 256;
-    const int num_row_chunks = ceil_div(rows, row_chunk);
-    const int num_token_chunks = ceil_div(num_tokens, token_chunk);
-    const int num_items = num_row_chunks * num_token_chunks;
-    const int64_t work = int64_t{num_tokens} * rows * w.cols;
+// One product y[T, R] = x[T, C] W^T (+ b) of a batch that runs in one parallel pass.
+struct MatmulJob {
+    const float* x;
+    int num_tokens;
+    WeightMatrix w;
+    const uint16_t* bias;
+    float* y;
+};
+
+// Runs every job, split into (job, token chunk, row chunk) work items over one team: one barrier for the
+// whole batch instead of one per product (barriers are what a busy machine makes expensive). Every (token,
+// row) result is computed by one kernel call in the kernels' fixed order, so the split never changes a value.
+void parallel_matmuls(std::span<const MatmulJob> jobs) {
+    constexpr int kTokenChunk = 256;
+    std::vector<int> first_item(jobs.size() + 1, 0);  // items of job j: [first_item[j], first_item[j + 1])
+    int64_t work = 0;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+        const MatmulJob& job = jobs[j];
+        const int row_chunk = job.num_tokens <= 4 ? 16 : 64;
+        first_item[j + 1] =
+            first_item[j] + ceil_div(job.w.rows, row_chunk) * ceil_div(job.num_tokens, kTokenChunk);
+        work += int64_t{job.num_tokens} * job.w.rows * job.w.cols;
+    }
+    const int num_items = first_item.back();
 #pragma omp parallel for schedule(dynamic) if (num_items > 1 && work >= kMinParallelWork)
     for (int item = 0; item < num_items; ++item) {
-        const int r0 = (item % num_row_chunks) * row_chunk;
-        const int t0 = (item / num_row_chunks) * token_chunk;
-        const int r1 = std::min(rows, r0 + row_chunk);
-        const int tn = std::min(num_tokens - t0, token_chunk);
-        kernels::matmul_rows(x + static_cast<int64_t>(t0) * w.cols, tn, w, bias, r0, r1,
-                             y + static_cast<int64_t>(t0) * rows, rows);
+        const size_t j =
+            std::upper_bound(first_item.begin(), first_item.end(), item) - first_item.begin() - 1;
+        const MatmulJob& job = jobs[j];
+        const int row_chunk = job.num_tokens <= 4 ? 16 : 64;
+        const int num_row_chunks = ceil_div(job.w.rows, row_chunk);
+        const int local = item - first_item[j];
+        const int r0 = (local % num_row_chunks) * row_chunk;
+        const int t0 = (local / num_row_chunks) * kTokenChunk;
+        const int r1 = std::min(job.w.rows, r0 + row_chunk);
+        const int tn = std::min(job.num_tokens - t0, kTokenChunk);
+        kernels::matmul_rows(job.x + static_cast<int64_t>(t0) * job.w.cols, tn, job.w, job.bias, r0, r1,
+                             job.y + static_cast<int64_t>(t0) * job.w.rows, job.w.rows);
     }
+}
+
+WeightMatrix bf16_matrix(const uint16_t* weight, int rows, int cols) {
+    WeightMatrix w;
+    w.format = WeightMatrix::Format::kBF16;
+    w.bf16 = weight;
+    w.rows = rows;
+    w.cols = cols;
+    return w;
+}
+
+WeightMatrix mxfp4_matrix(const uint8_t* blocks, const uint8_t* scales, int rows, int cols) {
+    WeightMatrix w;
+    w.format = WeightMatrix::Format::kMXFP4;
+    w.blocks = blocks;
+    w.scales = scales;
+    w.rows = rows;
+    w.cols = cols;
+    return w;
 }
 
 // HF _compute_yarn_parameters' correction dimension (double precision, as in Python).
@@ -75,12 +114,16 @@ void rmsnorm(const float* x, const uint16_t* weight, float eps, int num_tokens, 
 
 void linear(const float* x, const uint16_t* weight, const uint16_t* bias, int num_tokens, int in_features,
             int out_features, float* y) {
-    WeightMatrix w;
-    w.format = WeightMatrix::Format::kBF16;
-    w.bf16 = weight;
-    w.rows = out_features;
-    w.cols = in_features;
-    parallel_matmul(x, num_tokens, w, bias, y);
+    const MatmulJob job{x, num_tokens, bf16_matrix(weight, out_features, in_features), bias, y};
+    parallel_matmuls({&job, 1});
+}
+
+void linear_many(const float* x, int num_tokens, int in_features, std::span<const LinearOutput> outputs) {
+    std::vector<MatmulJob> jobs;
+    for (const LinearOutput& o : outputs) {
+        jobs.push_back({x, num_tokens, bf16_matrix(o.weight, o.out_features, in_features), o.bias, o.y});
+    }
+    parallel_matmuls(jobs);
 }
 
 RopeTable make_rope_table(const ModelConfig& config) {
@@ -306,55 +349,54 @@ void swiglu(const float* gate_up, int num_tokens, int intermediate, float limit,
 
 void mxfp4_linear(const float* x, const uint8_t* blocks, const uint8_t* scales, const uint16_t* bias,
                   int num_tokens, int in_features, int out_features, float* y) {
-    WeightMatrix w;
-    w.format = WeightMatrix::Format::kMXFP4;
-    w.blocks = blocks;
-    w.scales = scales;
-    w.rows = out_features;
-    w.cols = in_features;
-    parallel_matmul(x, num_tokens, w, bias, y);
+    const MatmulJob job{x, num_tokens, mxfp4_matrix(blocks, scales, out_features, in_features), bias, y};
+    parallel_matmuls({&job, 1});
 }
 
 void moe(const float* h, const int32_t* experts, const float* weights, int num_tokens,
          const LayerWeights& layer, const ModelConfig& config, float* out) {
     const int H = config.hidden_size, I = config.intermediate_size, E = config.num_local_experts;
     const int K = config.num_experts_per_tok;
-    // Which (token, slot) pairs each expert serves, tokens in increasing order.
-    thread_local std::vector<std::vector<int>> assigned;  // [E][n_e] of t * K + slot
-    assigned.resize(E);
-    for (auto& list : assigned) list.clear();
-    for (int t = 0; t < num_tokens; ++t) {
-        for (int j = 0; j < K; ++j) assigned[experts[t * K + j]].push_back(t * K + j);
+    // Rows of the expert batch: expert e owns rows [first_row[e], first_row[e + 1]), one per (token, slot) it
+    // serves, tokens in increasing order; row_of[t * K + slot] says where a token's slot went.
+    std::vector<int> first_row(E + 1, 0), row_of(static_cast<size_t>(num_tokens) * K);
+    for (int i = 0; i < num_tokens * K; ++i) ++first_row[experts[i] + 1];
+    for (int e = 0; e < E; ++e) first_row[e + 1] += first_row[e];
+    std::vector<int> next(first_row.begin(), first_row.end() - 1);
+    for (int i = 0; i < num_tokens * K; ++i) row_of[i] = next[experts[i]]++;
+    const int N = num_tokens * K;
+
+    // Scratch kept between calls (resizing only ever grows it): every element read is written first. The
+    // team only ever sees these through the pointers taken here.
+    thread_local std::vector<float> x, gate_up, act, y;  // [N, H], [N, 2I], [N, I], [N, H]
+    for (auto [buffer, width] : {std::pair{&x, H}, {&gate_up, 2 * I}, {&act, I}, {&y, H}}) {
+        buffer->resize(std::max(buffer->size(), static_cast<size_t>(N) * width));
     }
-    // Scratch kept between calls (resizing only ever grows it): every element read is written first.
-    thread_local std::vector<float> expert_out, x, gate_up, act;  // [T, K, H], [n, H], [n, 2I], [n, I]
-    expert_out.resize(std::max(expert_out.size(), static_cast<size_t>(num_tokens) * K * H));
-    const int64_t gate_up_blocks_per_expert = int64_t{2} * I * (H / 32) * 16;
-    const int64_t down_blocks_per_expert = int64_t{H} * (I / 32) * 16;
+    for (int i = 0; i < N; ++i)
+        std::copy_n(h + static_cast<int64_t>(i / K) * H, H, &x[size_t(row_of[i]) * H]);
+
+    // Each projection of every expert that has tokens runs in one parallel pass.
+    const int64_t gate_up_bytes = int64_t{2} * I * (H / 32) * 16, down_bytes = int64_t{H} * (I / 32) * 16;
+    std::vector<MatmulJob> gate_up_jobs, down_jobs;
     for (int e = 0; e < E; ++e) {
-        const auto& pairs = assigned[e];
-        const int n = static_cast<int>(pairs.size());
+        const int n = first_row[e + 1] - first_row[e];
         if (n == 0) continue;
-        x.resize(std::max(x.size(), static_cast<size_t>(n) * H));
-        for (int i = 0; i < n; ++i)
-            std::copy_n(h + static_cast<int64_t>(pairs[i] / K) * H, H, &x[size_t(i) * H]);
-        gate_up.resize(std::max(gate_up.size(), static_cast<size_t>(n) * 2 * I));
-        mxfp4_linear(x.data(), layer.gate_up_blocks.u8() + e * gate_up_blocks_per_expert,
-                     layer.gate_up_scales.u8() + e * gate_up_blocks_per_expert / 16,
-                     layer.gate_up_bias.bf16() + int64_t{e} * 2 * I, n, H, 2 * I, gate_up.data());
-        act.resize(std::max(act.size(), static_cast<size_t>(n) * I));
-        swiglu(gate_up.data(), n, I, static_cast<float>(config.swiglu_limit), act.data());
-        // x is reused for the down projection's output [n, H].
-        mxfp4_linear(act.data(), layer.down_blocks.u8() + e * down_blocks_per_expert,
-                     layer.down_scales.u8() + e * down_blocks_per_expert / 16,
-                     layer.down_bias.bf16() + int64_t{e} * H, n, I, H, x.data());
-        for (int i = 0; i < n; ++i) {
-            std::copy_n(&x[size_t(i) * H], H, &expert_out[static_cast<size_t>(pairs[i]) * H]);
-        }
+        const size_t r = first_row[e];
+        gate_up_jobs.push_back({&x[r * H], n,
+                                mxfp4_matrix(layer.gate_up_blocks.u8() + e * gate_up_bytes,
+                                             layer.gate_up_scales.u8() + e * gate_up_bytes / 16, 2 * I, H),
+                                layer.gate_up_bias.bf16() + int64_t{e} * 2 * I, &gate_up[r * 2 * I]});
+        down_jobs.push_back({&act[r * I], n,
+                             mxfp4_matrix(layer.down_blocks.u8() + e * down_bytes,
+                                          layer.down_scales.u8() + e * down_bytes / 16, H, I),
+                             layer.down_bias.bf16() + int64_t{e} * H, &y[r * H]});
     }
-    // Weighted sum in increasing expert id (as transformers' per-expert loop adds them). The team reads the
-    // calling thread's buffer (thread_local names would give each thread its own, empty, one).
-    const float* expert_rows = expert_out.data();
+    parallel_matmuls(gate_up_jobs);
+    swiglu(gate_up.data(), N, I, static_cast<float>(config.swiglu_limit), act.data());
+    parallel_matmuls(down_jobs);
+
+    // Weighted sum in increasing expert id (as transformers' per-expert loop adds them).
+    const float* rows = y.data();
 #pragma omp parallel for schedule(static) if (int64_t{num_tokens} * K * H >= kMinParallelWork / 4)
     for (int t = 0; t < num_tokens; ++t) {
         std::vector<int> slots(K);
@@ -365,9 +407,9 @@ void moe(const float* h, const int32_t* experts, const float* weights, int num_t
         std::fill_n(dst, H, 0.0f);
         for (int j : slots) {
             const float w = weights[t * K + j];
-            const float* y = expert_rows + (static_cast<size_t>(t) * K + j) * H;
+            const float* yj = rows + static_cast<size_t>(row_of[t * K + j]) * H;
             for (int i = 0; i < H; ++i) {
-                const float weighted = y[i] * w;
+                const float weighted = yj[i] * w;
                 dst[i] += weighted;
             }
         }
