@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Installs what gptoss needs to build and test on Debian 12, once: only missing packages, one apt-get update.
+# Installs what gptoss needs, once: only missing packages, one apt-get update.
+#   scripts/setup.sh          everything to build and test (Debian 12)
+#   scripts/setup.sh build    only what building the server needs (also used by docker/Dockerfile*)
 # Node.js 20 and npm come with the machine image (Debian's nodejs is older; it is not installed here).
 set -euo pipefail
 
-packages=(
+profile=${1:-test}
+build_packages=(
   build-essential cmake ninja-build pkg-config git xz-utils ca-certificates
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libpcre2-dev
+)
+test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   clang libclang-rt-14-dev libomp-dev clang-format
   prometheus
 )
+case "$profile" in
+  build) packages=("${build_packages[@]}") ;;
+  test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "setup: unknown profile '$profile' (build | test)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,5 +35,8 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-command -v node >/dev/null || { echo "setup: Node.js (20) is required for the end-to-end tests" >&2; exit 1; }
-echo "setup: all packages present"
+if [ "$profile" = test ] && ! command -v node >/dev/null; then
+  echo "setup: Node.js (20) is required for the end-to-end tests" >&2
+  exit 1
+fi
+echo "setup: all $profile packages present"
