@@ -2,6 +2,8 @@
 #include "engine/cpu/kernels.h"
 
 #include <cstddef>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace gptoss::cpu::kernels {
@@ -16,6 +18,14 @@ void attention_scores(const float* const* q_rows, int num_rows, int head_dim, co
 void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
                       int num_rows, const float* v, int64_t key_stride, int head_dim);
 }  // namespace avx2
+namespace avx512 {
+void matmul_rows(const float* x, int T, const WeightMatrix& w, const uint16_t* bias, int r_begin, int r_end,
+                 float* y, int64_t y_stride, float* panel);
+void attention_scores(const float* const* q_rows, int num_rows, int head_dim, const float* k,
+                      int64_t key_stride, int num_keys, float scale, float* scores, int64_t score_stride);
+void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
+                      int num_rows, const float* v, int64_t key_stride, int head_dim);
+}  // namespace avx512
 #endif
 namespace generic {
 void matmul_rows(const float* x, int T, const WeightMatrix& w, const uint16_t* bias, int r_begin, int r_end,
@@ -37,8 +47,15 @@ struct Table {
 
 Table pick() {
 #if defined(__x86_64__)
+    // GPTOSS_CPU_KERNELS=avx2|generic picks a lower build than the CPU allows (to compare them).
+    const char* forced = std::getenv("GPTOSS_CPU_KERNELS");
+    const std::string cap = forced ? forced : "";
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (cap.empty() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+        return {avx512::matmul_rows, avx512::attention_scores, avx512::attention_values, "avx512"};
+    }
+    if (cap != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         return {avx2::matmul_rows, avx2::attention_scores, avx2::attention_values, "avx2"};
     }
 #endif

@@ -6,8 +6,9 @@
 // ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), then adds the sum of the columns past the last multiple of 8 (taken
 // in order), then the bias. Tiling, the number of tokens, the row range and the thread never change it, so a
 // row's result does not depend on the rest of the batch. The implementation is picked once per process:
-// AVX2+FMA when the CPU has it, else portable code (which rounds multiply-adds separately, so its last bits
-// differ).
+// AVX-512 or AVX2+FMA when the CPU has them (the two give identical bits), else portable code (which rounds
+// multiply-adds separately, so its last bits differ). GPTOSS_CPU_KERNELS=avx2|generic in the environment
+// forces a lower one.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,7 @@ void attention_scores(const float* const* q_rows, int num_rows, int head_dim, co
 void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
                       int num_rows, const float* v, int64_t key_stride, int head_dim);
 
-// Which implementation runs: "avx2" or "generic".
+// Which implementation runs: "avx512", "avx2" or "generic".
 const char* isa_name();
 
 }  // namespace gptoss::cpu::kernels

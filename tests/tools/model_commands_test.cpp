@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 
@@ -83,6 +84,33 @@ TEST(ScoreCommand, WritesLogitsMatchingTheGolden) {
         ref += double(expected[i]) * expected[i];
     }
     EXPECT_LE(std::sqrt(diff / ref), 1e-4);
+}
+
+// The AVX-512 and AVX2 kernel builds give identical bits; the portable build agrees to rounding. (The build
+// is picked once per process, so each runs in its own `gptoss score`.)
+TEST(ScoreCommand, KernelBuildsAgree) {
+    TempDir dir;
+    std::vector<int32_t> ids;
+    for (int i = 0; i < 40; ++i) ids.push_back((i * 37 + 5) % 1000);
+    std::map<std::string, std::vector<float>> logits;
+    for (const std::string build : {"", "avx2", "generic"}) {
+        const fs::path out = dir.path() / ("logits" + build + ".safetensors");
+        int code = -1;
+        testing::run_command("GPTOSS_CPU_KERNELS=" + build + " " + testing::gptoss_executable().string() +
+                                 " score --threads 2 --model " + testing::tiny_gptoss_dir().string() +
+                                 " --ids " + join(ids) + " --out " + out.string(),
+                             "", &code);
+        ASSERT_EQ(code, 0) << build;
+        std::vector<int64_t> shape;
+        logits[build] = read_f32(*SafetensorsArchive::open(out), "logits", &shape);
+    }
+    EXPECT_EQ(logits[""], logits["avx2"]);
+    double diff = 0, ref = 0;
+    for (size_t i = 0; i < logits[""].size(); ++i) {
+        diff += (logits["generic"][i] - logits[""][i]) * double(logits["generic"][i] - logits[""][i]);
+        ref += double(logits[""][i]) * logits[""][i];
+    }
+    EXPECT_LE(std::sqrt(diff / ref), 1e-5);
 }
 
 TEST(ScoreCommand, ClearErrors) {
