@@ -1,5 +1,6 @@
-// The 8-lane vector type of kernels_impl.h on AVX2 + FMA, shared by the AVX2 and AVX-512 builds of the kernels.
-// Included inside each build's own namespace (after <immintrin.h> and <cstdint>); everything here is inline.
+// The 8-lane vector type of kernels_impl.h on AVX2 + FMA, shared by the AVX2 and AVX-512 builds of the
+// kernels. Included inside each build's own namespace (after <immintrin.h> and <cstdint>); everything here is
+// inline.
 
 using V = __m256;
 
