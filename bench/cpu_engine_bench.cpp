@@ -4,6 +4,7 @@
 //
 // usage: cpu_engine_bench --model DIR [--threads N] [--prompt-tokens 256] [--decode-tokens 16]
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +26,14 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// User + system CPU seconds of this process so far.
+double process_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](timeval t) { return t.tv_sec + t.tv_usec * 1e-6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 struct Bandwidth {
@@ -138,7 +147,10 @@ int main(int argc, char** argv) {
         gptoss::SamplingParams greedy;
         greedy.temperature = 0;
         driver.generate(prompt, decode_tokens, greedy);  // warm-up: caches, page tables, OpenMP team
+        const double cpu_before = process_cpu_seconds();
+        const auto wall_before = Clock::now();
         driver.generate(prompt, decode_tokens, greedy);
+        const double cpu_share = (process_cpu_seconds() - cpu_before) / seconds_since(wall_before);
 
         const double prefill_s = driver.last_prefill_seconds();
         const double decode_s = driver.last_decode_seconds() / std::max(1, decode_tokens - 1);
@@ -150,6 +162,8 @@ int main(int argc, char** argv) {
                     flops_per_token(config, prompt_tokens / 2) * prompt_tokens / prefill_s / 1e9);
         std::printf("decode: %.1f ms/token = %.2f tokens/s at context ~%d\n", decode_s * 1e3, 1 / decode_s,
                     mid_context);
+        std::printf("cpu share while measuring: %.2f cores of %d (the rest went to other work on this machine)\n",
+                    cpu_share, threads);
         std::printf(
             "decode reads %.2f GB/token -> bound %.2f tokens/s at %.1f GB/s; achieved %.0f%% of the bound "
             "(%.1f GB/s effective)\n",
