@@ -85,15 +85,18 @@ private:
     KvPool full_, window_;
 
     // Activations of the step, reused across steps.
-    std::vector<float> x_;       // [T, H] residual stream
-    std::vector<float> h_;       // [T, H] normalised
-    std::vector<float> q_;       // [T, Hq * D]
-    std::vector<float> k_, v_;   // [T, Hkv * D]
-    std::vector<float> attn_;    // [T, Hq * D]
-    std::vector<float> proj_;    // [T, H] attention output projection / MoE output
-    std::vector<float> router_;  // [T, E]
-    std::vector<int32_t> topk_;  // [T, K]
-    std::vector<float> topk_w_;  // [T, K]
+    std::vector<float> x_;                  // [T, H] residual stream
+    std::vector<float> h_;                  // [T, H] normalised
+    std::vector<float> q_;                  // [T, Hq * D]
+    std::vector<float> k_, v_;              // [T, Hkv * D]
+    std::vector<float> attn_;               // [T, Hq * D]
+    std::vector<float> proj_;               // [T, H] attention output projection / MoE output
+    std::vector<float> router_;             // [T, E]
+    std::vector<int32_t> topk_;             // [T, K]
+    std::vector<float> topk_w_;             // [T, K]
+    std::vector<float> final_x_, final_h_;  // [N, H] rows that need logits, before and after the final norm
+    std::vector<float> logits_;             // [N, V]
+    std::vector<float> scratch_;            // [V] the sampler modifies its input
 };
 
 void CpuRunner::forward_layer(int layer, const BatchInputs& in) {
@@ -103,9 +106,10 @@ void CpuRunner::forward_layer(int layer, const BatchInputs& in) {
     const float eps = static_cast<float>(c.rms_norm_eps);
 
     cpu::rmsnorm(x_.data(), w.input_layernorm.bf16(), eps, T, H, h_.data());
-    cpu::linear(h_.data(), w.q_proj_weight.bf16(), w.q_proj_bias.bf16(), T, H, Q, q_.data());
-    cpu::linear(h_.data(), w.k_proj_weight.bf16(), w.k_proj_bias.bf16(), T, H, KV, k_.data());
-    cpu::linear(h_.data(), w.v_proj_weight.bf16(), w.v_proj_bias.bf16(), T, H, KV, v_.data());
+    const cpu::LinearOutput qkv[] = {{w.q_proj_weight.bf16(), w.q_proj_bias.bf16(), Q, q_.data()},
+                                     {w.k_proj_weight.bf16(), w.k_proj_bias.bf16(), KV, k_.data()},
+                                     {w.v_proj_weight.bf16(), w.v_proj_bias.bf16(), KV, v_.data()}};
+    cpu::linear_many(h_.data(), T, H, qkv);
     cpu::apply_rope(q_.data(), in.positions, c.num_attention_heads, c.head_dim, rope_);
     cpu::apply_rope(k_.data(), in.positions, c.num_key_value_heads, c.head_dim, rope_);
 
@@ -172,15 +176,16 @@ StepOutput CpuRunner::execute(const BatchInputs& in) {
 
     const std::vector<int32_t> rows = rows_needing_logits(in);
     const int N = static_cast<int>(rows.size());
-    std::vector<float> gathered(size_t(N) * H), normed(size_t(N) * H);  // [N, H]
-    for (int i = 0; i < N; ++i) std::copy_n(&x_[size_t(rows[i]) * H], H, &gathered[size_t(i) * H]);
-    cpu::rmsnorm(gathered.data(), weights_->norm.bf16(), static_cast<float>(c.rms_norm_eps), N, H,
-                 normed.data());
-    std::vector<float> logits(size_t(N) * V);  // [N, V]
-    cpu::linear(normed.data(), weights_->lm_head.bf16(), nullptr, N, H, V, logits.data());
+    final_x_.resize(size_t(N) * H);
+    final_h_.resize(size_t(N) * H);
+    logits_.resize(size_t(N) * V);
+    for (int i = 0; i < N; ++i) std::copy_n(&x_[size_t(rows[i]) * H], H, &final_x_[size_t(i) * H]);
+    cpu::rmsnorm(final_x_.data(), weights_->norm.bf16(), static_cast<float>(c.rms_norm_eps), N, H,
+                 final_h_.data());
+    cpu::linear(final_h_.data(), weights_->lm_head.bf16(), nullptr, N, H, V, logits_.data());
     auto logits_row = [&](int32_t token_row) {
         size_t i = std::lower_bound(rows.begin(), rows.end(), token_row) - rows.begin();
-        return logits.data() + i * V;
+        return logits_.data() + i * V;
     };
 
     bool any_logprobs = false;
@@ -188,13 +193,13 @@ StepOutput CpuRunner::execute(const BatchInputs& in) {
         any_logprobs |= !in.sample.empty() && in.sample[s] && in.sampling[s].params->logprobs;
     }
     if (any_logprobs) out.logprobs.resize(in.num_seqs);
-    std::vector<float> scratch(V);  // [V] the sampler modifies its input
+    scratch_.resize(V);
     for (int s = 0; s < in.num_seqs; ++s) {
         if (in.sample.empty() || !in.sample[s]) continue;
         const float* row = logits_row(in.query_start[s + 1] - 1);
-        std::copy_n(row, V, scratch.data());
+        std::copy_n(row, V, scratch_.data());
         out.sampled_tokens[s] =
-            sample_token(scratch, in.sampling[s], any_logprobs ? &out.logprobs[s] : nullptr);
+            sample_token(scratch_, in.sampling[s], any_logprobs ? &out.logprobs[s] : nullptr);
     }
     out.logits.resize(in.logits_token_indices.size() * size_t(V));
     for (size_t i = 0; i < in.logits_token_indices.size(); ++i) {

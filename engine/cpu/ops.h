@@ -26,6 +26,16 @@ void rmsnorm(const float* x, const uint16_t* weight, float eps, int num_tokens, 
 void linear(const float* x, const uint16_t* weight, const uint16_t* bias, int num_tokens, int in_features,
             int out_features, float* y);
 
+// Several projections of the same input in one parallel pass (q, k and v): y_i = x W_i^T + b_i.
+// x [T, in], each weight [out_i, in] bf16, bias [out_i] bf16 or null -> y_i [T, out_i]
+struct LinearOutput {
+    const uint16_t* weight = nullptr;
+    const uint16_t* bias = nullptr;
+    int out_features = 0;
+    float* y = nullptr;
+};
+void linear_many(const float* x, int num_tokens, int in_features, std::span<const LinearOutput> outputs);
+
 // YaRN RoPE, computed the way transformers does in float32: inv_freq from the config, angle = inv_freq * pos
 // rounded to float32, cos/sin of that angle times the attention scaling ("concentration").
 struct RopeTable {

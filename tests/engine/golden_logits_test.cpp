@@ -32,7 +32,7 @@ TEST(GoldenLogits, EveryCaseEveryPosition) {
         std::vector<int64_t> shape;
         auto expected = golden.read<float>(name + ".logits_f32", &shape);
         ASSERT_EQ(shape, (std::vector<int64_t>{int64_t(ids.size()), V}));
-        auto runner = make_cpu_runner(tiny_weights(), 0);
+        auto runner = make_cpu_runner(tiny_weights(), 1);
         SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()));
         auto logits = driver.score(ids);
         double worst = 0;
@@ -53,7 +53,7 @@ TEST(GoldenLogits, GreedyContinuations) {
         if (!golden.has(name + ".greedy_f32")) continue;
         auto ids = golden.read<int32_t>(name + ".input_ids");
         auto expected = golden.read<int32_t>(name + ".greedy_f32");
-        auto runner = make_cpu_runner(tiny_weights(), 0);
+        auto runner = make_cpu_runner(tiny_weights(), 1);
         SingleSequenceDriver driver(*runner, static_cast<int>(ids.size() + expected.size()));
         SamplingParams greedy;
         greedy.temperature = 0;
@@ -70,7 +70,7 @@ TEST(GoldenLogits, LongPromptPastTheOriginalContext) {
         auto positions = golden.read<int32_t>(name + ".positions");
         auto expected = golden.read<float>(name + ".logits_f32");
         ASSERT_EQ(expected.size(), positions.size() * V);
-        auto runner = make_cpu_runner(tiny_weights(), 0);
+        auto runner = make_cpu_runner(tiny_weights(), 1);
         SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()),
                                     {.block_size = 16, .prefill_chunk = 2048});
         auto logits = driver.score(ids, positions);
