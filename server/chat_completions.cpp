@@ -18,7 +18,7 @@ namespace {
 // One choice's output state.
 struct ChatChoice {
     ChatOutputAssembler assembler;
-    // Logprobs of tokens that produced no text yet; they go with the next delta that does.
+    // Logprobs of tokens that produced no output yet; they go with the next delta that does.
     std::vector<nlohmann::json> pending_logprobs;
     nlohmann::json content_logprobs = nlohmann::json::array();  // non-streaming: every content token's
     std::string finish_reason;
@@ -32,7 +32,6 @@ struct ChatSession {
     std::shared_ptr<const ServingModel> model;
     ServerState::ActiveGuard active;
     ChatCompletionRequest request;
-    nlohmann::json body;  // owned copy: the request struct points into it
     std::string id = random_id("chatcmpl-");
     int64_t created = static_cast<int64_t>(std::time(nullptr));
     std::string model_name;
@@ -103,23 +102,24 @@ struct ChatSession {
         const TokenEvent& event = e.event;
         if (e.choice == 0) num_cached_tokens = std::max(num_cached_tokens, event.num_cached_tokens);
         c.num_output_tokens = std::max(c.num_output_tokens, event.num_output_tokens);
-        for (size_t k = 0; k < event.token_ids.size(); ++k) {
-            ChatDelta delta = c.assembler.push(event.token_ids[k]);
-            if (request.logprobs && k < event.logprobs.size()) {
-                c.pending_logprobs.push_back(token_logprob_json(*model->tokenizer, event.logprobs[k]));
+        // One delta per event (the engine releases one token per step), with the end of generation folded
+        // into the last one so that a stop string's bytes never reach the client.
+        ChatDelta delta = c.assembler.push_event(event);
+        if (request.logprobs) {
+            for (const auto& lp : event.logprobs) {
+                c.pending_logprobs.push_back(token_logprob_json(*model->tokenizer, lp));
             }
-            if (delta.empty()) continue;
+        }
+        if (!delta.empty()) {
             nlohmann::json logprobs = nullptr;
             if (request.logprobs) {
                 // Logprobs belong to the content; tokens that produced reasoning or tool calls are dropped.
-                if (!delta.content.empty()) logprobs = {{"content", c.pending_logprobs}};
+                if (!delta.content.empty()) logprobs = {{"content", std::move(c.pending_logprobs)}};
                 c.pending_logprobs.clear();
             }
             emit(e.choice, delta, std::move(logprobs));
         }
         if (!event.finished) return;
-        ChatDelta tail = c.assembler.finish(event.stop_trim_bytes);
-        if (!tail.empty()) emit(e.choice, tail, nullptr);
         if (event.finish_reason == FinishReason::kAbort || event.finish_reason == FinishReason::kError) {
             c.finish_reason = finish_reason_text(event.finish_reason);
         } else {
@@ -210,21 +210,14 @@ struct ChatSession {
 void handle_chat_completions(ServerState& state, const RequestContext& context, const nlohmann::json& body,
                              httplib::Response& res) {
     auto session = std::make_shared<ChatSession>(state, nullptr);
-    session->body = body;
-    session->request = parse_chat_completion_request(session->body);
+    session->request = parse_chat_completion_request(body);
     ChatCompletionRequest& request = session->request;
     state.check_model_name(request.params.model);
     session->model = state.ready_model();
     const ServingModel& model = *session->model;
     check_vocabulary_ids(request.params, *model.tokenizer);
 
-    ChatPrompt prompt;
-    try {
-        prompt = build_chat_prompt(session->body, *model.tokenizer, state.chat_mapping_options());
-    } catch (const ChatRequestError& e) {
-        throw api_errors::invalid_request(e.what(),
-                                          e.param().empty() ? std::nullopt : std::optional(e.param()));
-    }
+    ChatPrompt prompt = render_chat_prompt(state, context, *model.tokenizer);
     int num_prompt_tokens = static_cast<int>(prompt.token_ids.size());
     int max_tokens =
         resolve_max_tokens(num_prompt_tokens, request.params, model.engine->max_model_len(), 0, "messages");

@@ -78,6 +78,20 @@ void check_vocabulary_ids(const GenerationParams& params, const Tokenizer& token
     }
 }
 
+nlohmann::ordered_json ordered_body(const RequestContext& context) {
+    // Already parsed (and depth-checked) once as nlohmann::json, so this cannot fail.
+    return nlohmann::ordered_json::parse(context.body_text);
+}
+
+ChatPrompt render_chat_prompt(ServerState& state, const RequestContext& context, const Tokenizer& tokenizer) {
+    try {
+        return build_chat_prompt(ordered_body(context), tokenizer, state.chat_mapping_options());
+    } catch (const ChatRequestError& e) {
+        throw api_errors::invalid_request(e.what(),
+                                          e.param().empty() ? std::nullopt : std::optional(e.param()));
+    }
+}
+
 std::string token_text(const Tokenizer& tokenizer, int32_t id) {
     if (!tokenizer.is_valid(id)) return {};
     return std::string(tokenizer.token_to_bytes(id));

@@ -86,14 +86,14 @@ public:
         }
     }
 
-    RequestContext context(const httplib::Response& res) const {
-        return {res.get_header_value("X-Request-Id"), std::chrono::steady_clock::now()};
+    RequestContext context(const httplib::Request& req, const httplib::Response& res) const {
+        return {res.get_header_value("X-Request-Id"), std::chrono::steady_clock::now(), req.body};
     }
 
     void post_json(const std::string& pattern, bool needs_auth, JsonHandler handler) {
         server.Post(pattern,
                     [this, needs_auth, handler](const httplib::Request& req, httplib::Response& res) {
-                        RequestContext ctx = context(res);
+                        RequestContext ctx = context(req, res);
                         guarded(req, res, [&] {
                             if (needs_auth) authorize(req);
                             nlohmann::json body = parse_json_body(req.body);
@@ -136,8 +136,8 @@ public:
                       handle_completions(state, ctx, body, res);
                   });
         post_json("/tokenize", true,
-                  [this](const RequestContext&, const nlohmann::json& body, httplib::Response& res) {
-                      handle_tokenize(state, body, res);
+                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
+                      handle_tokenize(state, ctx, body, res);
                   });
         post_json("/detokenize", true,
                   [this](const RequestContext&, const nlohmann::json& body, httplib::Response& res) {

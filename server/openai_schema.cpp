@@ -334,7 +334,6 @@ ChatCompletionRequest parse_chat_completion_request(const nlohmann::json& body) 
         }
         fr.object("json_schema");
     }
-    c.body = &body;
     return c;
 }
 
@@ -362,7 +361,7 @@ TokenizeRequest parse_tokenize_request(const nlohmann::json& body) {
     if (r.get("messages")) {
         check_messages(r);
         check_tools(r);
-        t.chat_body = &body;
+        t.chat = true;
     } else {
         t.prompt = r.string("prompt");
         if (!t.prompt) {

@@ -44,8 +44,7 @@ struct ChatCompletionRequest {
     GenerationParams params;
     bool logprobs = false;
     int top_logprobs = 0;
-    bool include_reasoning = true;         // vLLM extension: false drops reasoning fields from the response
-    const nlohmann::json* body = nullptr;  // the validated body, for build_chat_prompt (outlives the request)
+    bool include_reasoning = true;  // vLLM extension: false drops reasoning fields from the response
 };
 
 // One prompt of a /v1/completions request: text or token ids.
@@ -64,7 +63,7 @@ struct TokenizeRequest {
     std::string model;
     std::optional<std::string> prompt;
     bool return_token_strs = false;
-    const nlohmann::json* chat_body = nullptr;  // set when the body has "messages"
+    bool chat = false;  // the body has "messages": render it as the chat endpoint does
 };
 
 struct DetokenizeRequest {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/request.h"
+#include "server/chat_mapping.h"
 #include "server/generation_pump.h"
 #include "server/openai_schema.h"
 #include "server/server_state.h"
@@ -29,7 +30,8 @@ void handle_models(ServerState& state, httplib::Response& res);
 void handle_model(ServerState& state, const std::string& id, httplib::Response& res);
 void handle_health(ServerState& state, httplib::Response& res);
 void handle_metrics(ServerState& state, httplib::Response& res);
-void handle_tokenize(ServerState& state, const nlohmann::json& body, httplib::Response& res);
+void handle_tokenize(ServerState& state, const RequestContext& context, const nlohmann::json& body,
+                     httplib::Response& res);
 void handle_detokenize(ServerState& state, const nlohmann::json& body, httplib::Response& res);
 
 // ---- shared helpers (generation_common.cpp)
@@ -45,6 +47,11 @@ int resolve_max_tokens(int num_prompt_tokens, const GenerationParams& params, in
                        int default_max_tokens, const std::string& prompt_param);
 // Rejects logit_bias keys and stop_token_ids outside the vocabulary.
 void check_vocabulary_ids(const GenerationParams& params, const Tokenizer& tokenizer);
+// The body again, as nlohmann::ordered_json: build_chat_prompt renders tool schemas in the client's key
+// order, which nlohmann::json (sorted keys) has lost.
+nlohmann::ordered_json ordered_body(const RequestContext& context);
+// build_chat_prompt with its ChatRequestError turned into ApiError 400.
+ChatPrompt render_chat_prompt(ServerState& state, const RequestContext& context, const Tokenizer& tokenizer);
 // One token's OpenAI logprob object: {"token", "logprob", "bytes", "top_logprobs": [...]}.
 nlohmann::json token_logprob_json(const Tokenizer& tokenizer, const TokenLogprob& logprob);
 // The bytes of a token as a JSON string (invalid UTF-8 is replaced when serialized).

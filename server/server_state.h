@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "engine/request.h"
 #include "server/chat_mapping.h"
@@ -21,6 +22,7 @@ namespace gptoss {
 struct RequestContext {
     std::string request_id;  // X-Request-Id (the client's, or one we made)
     std::chrono::steady_clock::time_point arrival;
+    std::string_view body_text;  // the raw request body (valid while the handler runs)
 };
 
 class ServerState {

@@ -12,19 +12,15 @@
 
 namespace gptoss {
 
-void handle_tokenize(ServerState& state, const nlohmann::json& body, httplib::Response& res) {
+void handle_tokenize(ServerState& state, const RequestContext& context, const nlohmann::json& body,
+                     httplib::Response& res) {
     TokenizeRequest request = parse_tokenize_request(body);
     state.check_model_name(request.model);
     auto model = state.ready_model();
     const Tokenizer& tokenizer = *model->tokenizer;
     std::vector<int32_t> tokens;
-    if (request.chat_body) {
-        try {
-            tokens = build_chat_prompt(*request.chat_body, tokenizer, state.chat_mapping_options()).token_ids;
-        } catch (const ChatRequestError& e) {
-            throw api_errors::invalid_request(e.what(),
-                                              e.param().empty() ? std::nullopt : std::optional(e.param()));
-        }
+    if (request.chat) {
+        tokens = render_chat_prompt(state, context, tokenizer).token_ids;
     } else {
         tokens = tokenizer.encode(*request.prompt, SpecialTokenPolicy::all());
     }

@@ -30,7 +30,8 @@ void encode_small(const RankTable& ranks, std::string_view piece, std::vector<in
         heap_parts.resize(n + 1);
         parts = heap_parts.data();
     }
-    for (size_t i = 0; i + 1 < n; ++i) parts[i] = {static_cast<uint32_t>(i), rank_or_none(ranks, piece, i, i + 2)};
+    for (size_t i = 0; i + 1 < n; ++i)
+        parts[i] = {static_cast<uint32_t>(i), rank_or_none(ranks, piece, i, i + 2)};
     parts[n - 1] = {static_cast<uint32_t>(n - 1), kNoRank};
     parts[n] = {static_cast<uint32_t>(n), kNoRank};
     size_t num_parts = n + 1;  // includes the end sentinel
@@ -55,8 +56,8 @@ void encode_small(const RankTable& ranks, std::string_view piece, std::vector<in
         for (size_t j = i + 1; j + 1 < num_parts; ++j) parts[j] = parts[j + 1];
         --num_parts;
     }
-    for (size_t i = 0; i + 1 < num_parts; ++i) out.push_back(ranks.find(piece.data() + parts[i].start,
-                                                                          parts[i + 1].start - parts[i].start));
+    for (size_t i = 0; i + 1 < num_parts; ++i)
+        out.push_back(ranks.find(piece.data() + parts[i].start, parts[i + 1].start - parts[i].start));
 }
 
 // The same merges with a min-heap of candidate pairs keyed by (rank, start): O(n log n). Parts form a linked
@@ -95,7 +96,8 @@ void encode_large(const RankTable& ranks, std::string_view piece, std::vector<in
         part_rank[c.left] = c.rank;
         if (c.left > 0) {
             const uint32_t p = prev[c.left];
-            if (int32_t r = ranks.find(piece.data() + p, c.right_end - p); r >= 0) heap.push({r, p, c.right_end});
+            if (int32_t r = ranks.find(piece.data() + p, c.right_end - p); r >= 0)
+                heap.push({r, p, c.right_end});
         }
         if (c.right_end < n) {
             const uint32_t e = end_of(c.right_end);
@@ -107,7 +109,8 @@ void encode_large(const RankTable& ranks, std::string_view piece, std::vector<in
 
 }  // namespace
 
-void byte_pair_encode_with(const RankTable& ranks, std::string_view piece, bool small, std::vector<int32_t>& out) {
+void byte_pair_encode_with(const RankTable& ranks, std::string_view piece, bool small,
+                           std::vector<int32_t>& out) {
     if (piece.size() == 1) {
         out.push_back(ranks.find(piece.data(), 1));
     } else if (small) {

@@ -22,7 +22,8 @@ void byte_pair_encode(const RankTable& ranks, std::string_view piece, std::vecto
 
 // The merge loop alone, for tests: same ids as byte_pair_encode, via the simple (small == true) or the heap
 // path regardless of the piece's length.
-void byte_pair_encode_with(const RankTable& ranks, std::string_view piece, bool small, std::vector<int32_t>& out);
+void byte_pair_encode_with(const RankTable& ranks, std::string_view piece, bool small,
+                           std::vector<int32_t>& out);
 
 // Results of byte_pair_encode for recently seen pieces that were not tokens themselves (words the vocabulary
 // splits, long numbers, CJK runs). Safe under concurrent encode calls: sharded, one mutex per shard; a shard

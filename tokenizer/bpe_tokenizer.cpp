@@ -23,9 +23,10 @@ BpeTokenizer::BpeTokenizer(const Vocabulary& vocabulary)
     for (int b = 0; b < 256; ++b) {
         const char byte = static_cast<char>(b);
         if (ranks_.find(&byte, 1) < 0) {
-            throw TokenizerError(fmt::format("vocabulary lacks the single-byte token 0x{:02X}, so not every text can "
-                                             "be encoded",
-                                             b));
+            throw TokenizerError(
+                fmt::format("vocabulary lacks the single-byte token 0x{:02X}, so not every text can "
+                            "be encoded",
+                            b));
         }
     }
     int32_t size = ranks_.num_ranks();
@@ -35,7 +36,8 @@ BpeTokenizer::BpeTokenizer(const Vocabulary& vocabulary)
     for (int32_t id = 0; id < ranks_.num_ranks(); ++id) id_bytes_[id] = ranks_.bytes(id);
     special_texts_.reserve(vocabulary.specials.size());
     for (const auto& s : vocabulary.specials) {
-        if (!id_bytes_[s.id].empty()) continue;  // an alias, or a string for an ordinary id: decodes as the first
+        if (!id_bytes_[s.id].empty())
+            continue;  // an alias, or a string for an ordinary id: decodes as the first
         special_texts_.push_back(s.text);
         id_bytes_[s.id] = special_texts_.back();
         is_special_[s.id] = true;
@@ -50,7 +52,8 @@ void BpeTokenizer::encode_piece_slow(std::string_view piece, std::vector<int32_t
 }
 
 void BpeTokenizer::encode_ordinary_into(std::string_view text, std::vector<int32_t>& out) const {
-    pretokenizer_.for_each_piece(text, [&](Piece p) { encode_piece(text.substr(p.begin, p.end - p.begin), out); });
+    pretokenizer_.for_each_piece(text,
+                                 [&](Piece p) { encode_piece(text.substr(p.begin, p.end - p.begin), out); });
 }
 
 std::vector<int32_t> BpeTokenizer::encode_ordinary(std::string_view text) const {

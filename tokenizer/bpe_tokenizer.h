@@ -1,5 +1,5 @@
-// BpeTokenizer: the Tokenizer for byte-level BPE vocabularies (o200k_harmony), built from a Vocabulary whatever
-// file it came from.
+// BpeTokenizer: the Tokenizer for byte-level BPE vocabularies (o200k_harmony), built from a Vocabulary
+// whatever file it came from.
 //
 // encode: cut the text at allowed special-token strings, pre-tokenize each stretch into pieces (PCRE2), and
 // encode each piece: a piece that is itself a token is one id (most are); otherwise its BPE result, from the

@@ -110,18 +110,35 @@ void JsonScanner::read_string(std::string& out) {
         if (pos_ >= doc_.size()) fail("unterminated string");
         const char e = doc_[pos_++];
         switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
+            case '"':
+                out += '"';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '/':
+                out += '/';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
             case 'u': {
                 uint32_t cp = read_hex4();
                 if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair spells one code point
-                    if (pos_ + 2 > doc_.size() || doc_[pos_] != '\\' || doc_[pos_ + 1] != 'u') fail("lone surrogate");
+                    if (pos_ + 2 > doc_.size() || doc_[pos_] != '\\' || doc_[pos_ + 1] != 'u')
+                        fail("lone surrogate");
                     pos_ += 2;
                     const uint32_t low = read_hex4();
                     if (low < 0xDC00 || low > 0xDFFF) fail("invalid surrogate pair");
@@ -132,7 +149,8 @@ void JsonScanner::read_string(std::string& out) {
                 append_utf8(cp, out);
                 break;
             }
-            default: fail("invalid escape");
+            default:
+                fail("invalid escape");
         }
     }
 }
@@ -148,7 +166,8 @@ int64_t JsonScanner::read_integer() {
         v = v * 10 + (doc_[pos_++] - '0');
     }
     if (pos_ == start) fail("expected an integer");
-    if (pos_ < doc_.size() && (doc_[pos_] == '.' || doc_[pos_] == 'e' || doc_[pos_] == 'E')) fail("expected an integer");
+    if (pos_ < doc_.size() && (doc_[pos_] == '.' || doc_[pos_] == 'e' || doc_[pos_] == 'E'))
+        fail("expected an integer");
     return negative ? -v : v;
 }
 
@@ -191,7 +210,8 @@ std::string_view JsonScanner::skip_value() {
             ++pos_;
         } else {  // a number or a literal: up to the next delimiter
             const size_t token_start = pos_;
-            while (pos_ < doc_.size() && std::string_view(",:]} \n\r\t{[\"").find(doc_[pos_]) == std::string_view::npos)
+            while (pos_ < doc_.size() &&
+                   std::string_view(",:]} \n\r\t{[\"").find(doc_[pos_]) == std::string_view::npos)
                 ++pos_;
             if (pos_ == token_start) fail("unexpected character");
         }

@@ -56,8 +56,8 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_file(const std::filesystem::pat
     } else if (looks_like_tiktoken(contents)) {
         vocabulary = load_tiktoken_file(contents, file.string());
     } else {
-        throw TokenizerError(
-            fmt::format("{} is neither a tokenizer.json nor a tiktoken rank file (o200k_base.tiktoken)", file.string()));
+        throw TokenizerError(fmt::format(
+            "{} is neither a tokenizer.json nor a tiktoken rank file (o200k_base.tiktoken)", file.string()));
     }
     try {
         return std::make_shared<BpeTokenizer>(vocabulary);

@@ -56,7 +56,6 @@ TEST(ParseChat, DefaultsAndUnknownFieldsIgnored) {
     EXPECT_FALSE(r.params.max_tokens);
     EXPECT_FALSE(r.params.seed);
     EXPECT_TRUE(r.include_reasoning);
-    EXPECT_EQ(r.body, &body);
 }
 
 TEST(ParseChat, EveryParameter) {
@@ -300,8 +299,7 @@ TEST(ParseTokenize, PromptOrMessages) {
     TokenizeRequest t = parse_tokenize_request({{"prompt", "abc"}, {"return_token_strs", true}});
     EXPECT_EQ(*t.prompt, "abc");
     EXPECT_TRUE(t.return_token_strs);
-    json chat_body = chat();
-    EXPECT_EQ(parse_tokenize_request(chat_body).chat_body, &chat_body);
+    EXPECT_TRUE(parse_tokenize_request(chat()).chat);
     expect_error([] { parse_tokenize_request(json::object()); }, 400, "prompt");
     expect_error([] { parse_detokenize_request({{"tokens", "1"}}); }, 400, "tokens");
     expect_error([] { parse_detokenize_request({{"tokens", {1, 2.5}}}); }, 400, "tokens[1]");
