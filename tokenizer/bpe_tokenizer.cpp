@@ -44,21 +44,22 @@ BpeTokenizer::BpeTokenizer(const Vocabulary& vocabulary)
     }
 }
 
-void BpeTokenizer::encode_piece_slow(std::string_view piece, std::vector<int32_t>& out) const {
-    if (cache_.find(piece, out)) return;
+void BpeTokenizer::encode_piece_slow(const RankTable::Key& key, std::vector<int32_t>& out) const {
+    const std::string_view piece(key.bytes, key.length);
+    if (cache_.find(piece, key.hash, out)) return;
     const size_t before = out.size();
     byte_pair_encode(ranks_, piece, out);
-    cache_.insert(piece, std::span<const int32_t>(out).subspan(before));
+    cache_.insert(piece, key.hash, std::span<const int32_t>(out).subspan(before));
 }
 
 void BpeTokenizer::encode_ordinary_into(std::string_view text, std::vector<int32_t>& out) const {
-    pretokenizer_.for_each_piece(text,
-                                 [&](Piece p) { encode_piece(text.substr(p.begin, p.end - p.begin), out); });
+    PieceBatcher batcher(*this, text, out, [](size_t, size_t) {});
+    pretokenizer_.for_each_piece(text, [&](Piece p) { batcher.add(p); });
 }
 
 std::vector<int32_t> BpeTokenizer::encode_ordinary(std::string_view text) const {
     std::vector<int32_t> out;
-    out.reserve(text.size() / 4 + 4);
+    out.reserve(text.size() / 3 + 4);
     encode_ordinary_into(text, out);
     return out;
 }
@@ -70,7 +71,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const SpecialTo
                std::find(policy.allowed.begin(), policy.allowed.end(), candidate) != policy.allowed.end();
     };
     std::vector<int32_t> out;
-    out.reserve(text.size() / 4 + 4);
+    out.reserve(text.size() / 3 + 4);
     size_t pos = 0;
     while (pos < text.size()) {
         const auto match = special_matcher_.find_next(text, pos, allowed);

@@ -54,6 +54,11 @@ bool decode_byte_level(std::string_view key, std::string& out) {
     return !out.empty();
 }
 
+// A string as a JSON literal for messages (control characters escaped, invalid UTF-8 replaced).
+std::string json_literal(const std::string& s) {
+    return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 struct Model {
     std::string type;
     std::vector<std::string> tokens;
@@ -68,7 +73,7 @@ void read_vocab(JsonScanner& scanner, Model& model) {
     for (bool first = true; scanner.next_member(key, first);) {
         const int64_t id = scanner.read_integer();
         if (!decode_byte_level(key, bytes))
-            scanner.fail(fmt::format("vocab key \"{}\" is not byte-level BPE text", key));
+            scanner.fail(fmt::format("vocab key {} is not byte-level BPE text", json_literal(key)));
         if (id < 0 || id >= (1 << 24)) scanner.fail(fmt::format("vocab id {} is out of range", id));
         if (static_cast<size_t>(id) >= model.tokens.size()) model.tokens.resize(id + 1);
         if (!model.tokens[id].empty()) scanner.fail(fmt::format("vocab id {} appears twice", id));

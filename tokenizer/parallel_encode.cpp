@@ -50,11 +50,12 @@ std::vector<int32_t> BpeTokenizer::encode_ordinary_parallel(std::string_view tex
     auto work = [&](size_t i) {
         ChunkResult& r = chunks[i];
         r.ids.reserve((bounds[i + 1] - bounds[i]) / 4 + 16);
-        r.end = pretokenizer_.for_each_piece_from(text, bounds[i], bounds[i + 1], [&](Piece p) {
-            r.piece_starts.push_back(p.begin);
-            r.id_offsets.push_back(r.ids.size());
-            encode_piece(text.substr(p.begin, p.end - p.begin), r.ids);
+        PieceBatcher batcher(*this, text, r.ids, [&r](size_t begin, size_t id_offset) {
+            r.piece_starts.push_back(begin);
+            r.id_offsets.push_back(id_offset);
         });
+        r.end = pretokenizer_.for_each_piece_from(text, bounds[i], bounds[i + 1],
+                                                  [&](Piece p) { batcher.add(p); });
     };
     std::vector<std::thread> threads;
     threads.reserve(num_chunks - 1);
@@ -77,7 +78,7 @@ std::vector<int32_t> BpeTokenizer::encode_ordinary_parallel(std::string_view tex
             }
             // Not in step yet: encode the next true piece here.
             end = pretokenizer_.for_each_piece_from(text, end, end + 1, [&](Piece p) {
-                encode_piece(text.substr(p.begin, p.end - p.begin), out);
+                encode_piece(ranks_.prepare(text.substr(p.begin, p.end - p.begin)), out);
             });
         }
     }
