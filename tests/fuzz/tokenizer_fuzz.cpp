@@ -2,8 +2,8 @@
 //
 // The vocabulary is loaded once, from $GPTOSS_FUZZ_TOKENIZER (a tokenizer.json, a .tiktoken file or a model
 // folder; default: ../shared/vocab/o200k_base.tiktoken). Each input is used twice: as text (any bytes, often
-// invalid UTF-8) and as a sequence of token ids. Checked: nothing crashes or hangs, decode_bytes(encode(x)) ==
-// x with and without special tokens, decode(encode(x)) == x for valid UTF-8, the stream decoder emits only
+// invalid UTF-8) and as a sequence of token ids. Checked: nothing crashes or hangs, decode_bytes(encode(x))
+// == x with and without special tokens, decode(encode(x)) == x for valid UTF-8, the stream decoder emits only
 // valid UTF-8 and adds up to decode().
 #include <cstdint>
 #include <cstdio>
@@ -31,7 +31,8 @@ void fuzz_text(const gptoss::Tokenizer& tok, const std::string& text) {
     check(tok.decode_bytes(ids) == text, "decode_bytes(encode_ordinary(x)) != x");
     for (int32_t id : ids) check(!tok.is_special(id), "encode_ordinary produced a special id");
     if (gptoss::utf8::is_valid(text)) check(tok.decode(ids) == text, "decode(encode_ordinary(x)) != x");
-    check(tok.encode(text, gptoss::SpecialTokenPolicy::none()) == ids, "encode(x, none) != encode_ordinary(x)");
+    check(tok.encode(text, gptoss::SpecialTokenPolicy::none()) == ids,
+          "encode(x, none) != encode_ordinary(x)");
     check(tok.decode_bytes(tok.encode(text, gptoss::SpecialTokenPolicy::all())) == text,
           "decode_bytes(encode(x, all)) != x");
     gptoss::SpecialTokenPolicy some;
@@ -45,7 +46,8 @@ void fuzz_ids(const std::shared_ptr<const gptoss::Tokenizer>& tok, const uint8_t
         uint32_t raw;
         std::memcpy(&raw, data + i, 4);
         // Mostly real ids (many ordinary ones end inside a character), sometimes anything.
-        ids.push_back(raw >> 31 ? static_cast<int32_t>(raw) : static_cast<int32_t>(raw % (tok->vocab_size() + 8)));
+        ids.push_back(raw >> 31 ? static_cast<int32_t>(raw)
+                                : static_cast<int32_t>(raw % (tok->vocab_size() + 8)));
     }
     bool all_valid = true;
     for (int32_t id : ids) all_valid = all_valid && tok->is_valid(id);

@@ -56,8 +56,12 @@ TEST(BytePairEncode, BreaksTiesLeftmost) {
 TEST(BytePairEncode, QuadraticAndHeapPathsAgreeOnO200k) {
     const RankTable& ranks = o200k_ranks();
     std::mt19937 rng(7);
-    const std::vector<std::string> alphabets = {"ab", "abcdefgh ", "0123456789", "\xE4\xB8\xAD\xE6\x96\x87\xE5\xAD\x97",
-                                                "\xF0\x9F\x98\x80\xE2\x80\x8D", "etaoin shrdlu"};
+    const std::vector<std::string> alphabets = {"ab",
+                                                "abcdefgh ",
+                                                "0123456789",
+                                                "\xE4\xB8\xAD\xE6\x96\x87\xE5\xAD\x97",
+                                                "\xF0\x9F\x98\x80\xE2\x80\x8D",
+                                                "etaoin shrdlu"};
     for (int i = 0; i < 600; ++i) {
         const std::string& alphabet = alphabets[i % alphabets.size()];
         const size_t length = 2 + rng() % 300;
@@ -83,7 +87,8 @@ TEST(BytePairEncode, LongPiecesStayFast) {
 TEST(BpeTokenizer, CachedPiecesEncodeTheSame) {
     const Tokenizer& tok = *testing::tokenizer_for(testing::VocabFormat::kTiktoken);
     // Words the vocabulary splits take the BPE + cache path; the second encode reads the cache.
-    const std::string text = " Zyxwvutsrq qwertzuiopasd 1234567 \xE4\xBD\xA0\xE5\xA5\xBD\xE4\xB8\x96\xE7\x95\x8C";
+    const std::string text =
+        " Zyxwvutsrq qwertzuiopasd 1234567 \xE4\xBD\xA0\xE5\xA5\xBD\xE4\xB8\x96\xE7\x95\x8C";
     const auto first = tok.encode_ordinary(text);
     EXPECT_EQ(tok.encode_ordinary(text), first);
     EXPECT_EQ(tok.decode(first), text);

@@ -1,5 +1,5 @@
-// Loading: both formats give the same tokenizer; the format is read from the content; broken files fail with a
-// TokenizerError that names the file.
+// Loading: both formats give the same tokenizer; the format is read from the content; broken files fail with
+// a TokenizerError that names the file.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -19,8 +19,8 @@ class TempFiles {
 public:
     TempFiles() {
         dir_ = std::filesystem::temp_directory_path() /
-               ("gptoss-tokenizer-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+               ("gptoss-tokenizer-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::create_directories(dir_);
     }
     ~TempFiles() { std::filesystem::remove_all(dir_); }
@@ -49,7 +49,8 @@ void expect_load_error(const std::filesystem::path& path, const std::string& det
 
 // A small byte-level tokenizer.json: the 256 GPT-2 byte characters, a few merged tokens, added tokens.
 std::string small_tokenizer_json(const std::string& added_tokens, const std::string& extra_top_level = "") {
-    // Build the byte-level alphabet exactly like GPT-2: printable Latin-1 maps to itself, the rest to U+0100...
+    // Build the byte-level alphabet exactly like GPT-2: printable Latin-1 maps to itself, the rest to
+    // U+0100...
     std::vector<uint32_t> code_point(256);
     int next = 256;
     for (int b = 0; b < 256; ++b) {
@@ -128,7 +129,8 @@ TEST(Loader, BrokenTiktokenFilesFailClearly) {
     size_t cut = 0;
     for (int i = 0; i < 1000; ++i) cut = good.find('\n', cut) + 1;
     expect_load_error(files.write("head.tiktoken", good.substr(0, cut)), "has 1000 tokens");
-    expect_load_error(files.write("b64.tiktoken", "IQ== 0\nI@== 1\n"), "line 2: the token is not valid base64");
+    expect_load_error(files.write("b64.tiktoken", "IQ== 0\nI@== 1\n"),
+                      "line 2: the token is not valid base64");
     expect_load_error(files.write("dup.tiktoken", "IQ== 0\nIg== 0\n"), "rank 0 appears twice");
     expect_load_error(files.write("big.tiktoken", "IQ== 0\nIg== 250000\n"), "collides");
     expect_load_error(files.write("norank.tiktoken", "IQ== 0\nIg==\n"), "line 2");
@@ -145,15 +147,17 @@ TEST(Loader, BrokenTokenizerJsonFilesFailClearly) {
                       "not byte-level");
     expect_load_error(files.write("wordpiece.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})"),
                       "WordPiece");
-    expect_load_error(files.write("normalizer.json", small_tokenizer_json("[]", R"(, "normalizer": {"type": "NFC"})")),
-                      "normalizer");
+    expect_load_error(
+        files.write("normalizer.json", small_tokenizer_json("[]", R"(, "normalizer": {"type": "NFC"})")),
+        "normalizer");
     expect_load_error(files.write("nosplit.json", R"({"pre_tokenizer": null, "model": {"vocab": {"a": 0}}})"),
                       "Split");
     expect_load_error(files.write("added.json", small_tokenizer_json(R"([{"id": "x"}])")), "added_tokens");
     // Harmony added tokens promise the o200k vocabulary; a small vocab with them is not a harmony tokenizer.
-    expect_load_error(files.write("fake_harmony.json",
-                                  small_tokenizer_json(R"([{"id": 200006, "content": "<|start|>", "special": true}])")),
-                      "vocab is not");
+    expect_load_error(
+        files.write("fake_harmony.json",
+                    small_tokenizer_json(R"([{"id": 200006, "content": "<|start|>", "special": true}])")),
+        "vocab is not");
 }
 
 TEST(Loader, MissingAndUnknownFilesFailClearly) {

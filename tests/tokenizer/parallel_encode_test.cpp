@@ -21,7 +21,8 @@ void expect_same_ids(const std::string& text) {
 }
 
 TEST(ParallelEncode, MixedTextFromThePeerVectors) {
-    const auto lines = testing::read_jsonl(testing::shared_dir() / "peer" / "tokenizer" / "o200k_vectors.jsonl");
+    const auto lines =
+        testing::read_jsonl(testing::shared_dir() / "peer" / "tokenizer" / "o200k_vectors.jsonl");
     std::mt19937 rng(3);
     std::string text;
     while (text.size() < 600 * 1024) text += lines[rng() % lines.size()].at("text").get<std::string>();

@@ -1,5 +1,5 @@
-// The Rust-regex -> PCRE2 translation, and that the compiled classes mean what Rust's mean: every code point is
-// checked against Unicode White_Space for \s, \S, [\s], [^\s] and [\S].
+// The Rust-regex -> PCRE2 translation, and that the compiled classes mean what Rust's mean: every code point
+// is checked against Unicode White_Space for \s, \S, [\s], [^\s] and [\S].
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -54,22 +54,26 @@ bool matches_whole(const Pretokenizer& p, const std::string& text) {
 }
 
 TEST(PatternTranslation, SpellsOutWhiteSpaceOutsideAndInsideClasses) {
-    const std::string ws = "\\x{9}-\\x{D}\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}-\\x{2029}\\x{202F}"
-                           "\\x{205F}\\x{3000}";
+    const std::string ws =
+        "\\x{9}-\\x{D}\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}-\\x{2029}\\x{202F}"
+        "\\x{205F}\\x{3000}";
     EXPECT_EQ(rust_regex_to_pcre2("\\s+"), "[" + ws + "]+");
     EXPECT_EQ(rust_regex_to_pcre2("\\s+(?!\\S)"), "[" + ws + "]+(?![^" + ws + "])");
     EXPECT_EQ(rust_regex_to_pcre2("[^\\s\\p{L}\\p{N}]+"), "[^" + ws + "\\p{L}\\p{N}]+");
-    EXPECT_EQ(rust_regex_to_pcre2("[\\S]"),
-              "[\\x{0}-\\x{8}\\x{E}-\\x{1F}\\x{21}-\\x{84}\\x{86}-\\x{9F}\\x{A1}-\\x{167F}\\x{1681}-\\x{1FFF}"
-              "\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}\\x{2060}-\\x{2FFF}\\x{3001}-\\x{10FFFF}]");
+    EXPECT_EQ(
+        rust_regex_to_pcre2("[\\S]"),
+        "[\\x{0}-\\x{8}\\x{E}-\\x{1F}\\x{21}-\\x{84}\\x{86}-\\x{9F}\\x{A1}-\\x{167F}\\x{1681}-\\x{1FFF}"
+        "\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}\\x{2060}-\\x{2FFF}\\x{3001}-\\x{10FFFF}]");
 }
 
 TEST(PatternTranslation, LeavesEverythingElseAlone) {
     EXPECT_EQ(rust_regex_to_pcre2("\\\\s"), "\\\\s");  // an escaped backslash, then a literal s
-    EXPECT_EQ(rust_regex_to_pcre2("[]s]"), "[\\]s]");   // a leading ] is a literal
-    EXPECT_EQ(rust_regex_to_pcre2("\\p{L}(?i:'s)\\p{N}{1,3}[\\r\\n/]*"), "\\p{L}(?i:'s)\\p{N}{1,3}[\\r\\n/]*");
-    EXPECT_EQ(rust_regex_to_pcre2("[[:alpha:]\\s]"), "[[:alpha:]\\x{9}-\\x{D}\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-"
-                                                     "\\x{200A}\\x{2028}-\\x{2029}\\x{202F}\\x{205F}\\x{3000}]");
+    EXPECT_EQ(rust_regex_to_pcre2("[]s]"), "[\\]s]");  // a leading ] is a literal
+    EXPECT_EQ(rust_regex_to_pcre2("\\p{L}(?i:'s)\\p{N}{1,3}[\\r\\n/]*"),
+              "\\p{L}(?i:'s)\\p{N}{1,3}[\\r\\n/]*");
+    EXPECT_EQ(rust_regex_to_pcre2("[[:alpha:]\\s]"),
+              "[[:alpha:]\\x{9}-\\x{D}\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-"
+              "\\x{200A}\\x{2028}-\\x{2029}\\x{202F}\\x{205F}\\x{3000}]");
     EXPECT_EQ(rust_regex_to_pcre2("\\u00e9\\u{1F600}\\U0001F600"), "\\x{00e9}\\x{1F600}\\x{0001F600}");
 }
 
@@ -81,7 +85,8 @@ TEST(PatternTranslation, RejectsWhatPcre2CannotExpress) {
 }
 
 TEST(PatternTranslation, WhiteSpaceClassesMatchUnicodeWhiteSpaceForEveryCodePoint) {
-    const Pretokenizer space("\\s"), not_space("\\S"), in_class("[\\s]"), negated("[^\\s]"), not_in_class("[\\S]");
+    const Pretokenizer space("\\s"), not_space("\\S"), in_class("[\\s]"), negated("[^\\s]"),
+        not_in_class("[\\S]");
     size_t num_white = 0;
     for (uint32_t cp = 0; cp <= 0x10FFFF; ++cp) {
         if (cp >= 0xD800 && cp <= 0xDFFF) continue;
@@ -100,11 +105,14 @@ TEST(PatternTranslation, WhiteSpaceClassesMatchUnicodeWhiteSpaceForEveryCodePoin
 TEST(PatternTranslation, WordClassFollowsRust) {
     const Pretokenizer word("\\w+"), boundary("\\ba");
     EXPECT_TRUE(matches_whole(word, "caf\xC3\xA9_1"));
-    EXPECT_TRUE(matches_whole(word, "e\xCC\x81"));     // a combining mark is a word character in Rust
+    EXPECT_TRUE(matches_whole(word, "e\xCC\x81"));      // a combining mark is a word character in Rust
     EXPECT_TRUE(matches_whole(word, "a\xE2\x80\x8D"));  // so is ZERO WIDTH JOINER (Join_Control)
     EXPECT_FALSE(matches_whole(word, "a-b"));
     std::vector<size_t> ends;
-    boundary.for_each_piece("ba a\xCC\x81" "a", [&](Piece p) { ends.push_back(p.end); });
+    boundary.for_each_piece(
+        "ba a\xCC\x81"
+        "a",
+        [&](Piece p) { ends.push_back(p.end); });
     // Only the lone "a" starts at a word boundary: "ba" and "a<U+0301>a" are one word each for Rust's \w.
     EXPECT_EQ(ends, (std::vector<size_t>{3, 4, 7}));
 }

@@ -1,6 +1,6 @@
-// Property tests: decode(encode(x)) == x for generated valid UTF-8 (emoji ZWJ sequences, combining marks, CJK,
-// RTL scripts, whitespace runs, digits, punctuation, random code points), and the documented behaviour on
-// invalid UTF-8: valid runs encode as usual, each bad byte is its own single-byte token.
+// Property tests: decode(encode(x)) == x for generated valid UTF-8 (emoji ZWJ sequences, combining marks,
+// CJK, RTL scripts, whitespace runs, digits, punctuation, random code points), and the documented behaviour
+// on invalid UTF-8: valid runs encode as usual, each bad byte is its own single-byte token.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -58,9 +58,13 @@ private:
             case 0: {  // emoji, ZWJ families, skin tones, flags, keycaps, variation selectors
                 const std::vector<std::string> emoji = {
                     "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7",
-                    "\xF0\x9F\x91\x8B\xF0\x9F\x8F\xBE", "\xF0\x9F\x87\xBA\xF0\x9F\x87\xB8", "1\xEF\xB8\x8F\xE2\x83\xA3",
-                    "\xE2\x9D\xA4\xEF\xB8\x8F", "\xF0\x9F\x8F\xB3\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x8C\x88"};
-                for (uint32_t n = in(1, 5); n > 0; --n) s += below(3) ? pick(emoji) : utf8_of(in(0x1F300, 0x1FAFF));
+                    "\xF0\x9F\x91\x8B\xF0\x9F\x8F\xBE",
+                    "\xF0\x9F\x87\xBA\xF0\x9F\x87\xB8",
+                    "1\xEF\xB8\x8F\xE2\x83\xA3",
+                    "\xE2\x9D\xA4\xEF\xB8\x8F",
+                    "\xF0\x9F\x8F\xB3\xEF\xB8\x8F\xE2\x80\x8D\xF0\x9F\x8C\x88"};
+                for (uint32_t n = in(1, 5); n > 0; --n)
+                    s += below(3) ? pick(emoji) : utf8_of(in(0x1F300, 0x1FAFF));
                 break;
             }
             case 1:  // letters with combining marks (NFD, zalgo)
@@ -72,9 +76,10 @@ private:
             case 2:  // CJK, kana, hangul
                 for (uint32_t n = in(1, 30); n > 0; --n) {
                     const uint32_t kind = below(4);
-                    s += utf8_of(kind == 0 ? in(0x4E00, 0x9FFF) : kind == 1 ? in(0x3041, 0x30FF)
-                                          : kind == 2                  ? in(0xAC00, 0xD7A3)
-                                                                       : 0x3002);
+                    s += utf8_of(kind == 0   ? in(0x4E00, 0x9FFF)
+                                 : kind == 1 ? in(0x3041, 0x30FF)
+                                 : kind == 2 ? in(0xAC00, 0xD7A3)
+                                             : 0x3002);
                 }
                 break;
             case 3:  // Arabic with harakat, Hebrew with niqqud
@@ -85,31 +90,37 @@ private:
                 }
                 break;
             case 4: {  // whitespace runs: every White_Space code point and the look-alikes that are not
-                const std::vector<uint32_t> spaces = {0x20,   0x20,   0x9,    0xA,    0xD,    0xB,    0xC,   0x85,
-                                                      0xA0,   0x1680, 0x2000, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F,
-                                                      0x205F, 0x3000, 0x180E, 0x200B, 0xFEFF, 0x2060};
+                const std::vector<uint32_t> spaces = {
+                    0x20,   0x20,   0x9,    0xA,    0xD,    0xB,    0xC,    0x85,   0xA0,   0x1680, 0x2000,
+                    0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0x180E, 0x200B, 0xFEFF, 0x2060};
                 for (uint32_t n = in(1, 20); n > 0; --n) s += utf8_of(pick(spaces));
                 break;
             }
             case 5:  // digits of several scripts, numbers, fractions
                 for (uint32_t n = in(1, 15); n > 0; --n) {
                     const uint32_t kind = below(5);
-                    s += kind < 3 ? utf8_of(in('0', '9')) : kind == 3 ? utf8_of(in(0x660, 0x669)) : utf8_of(in(0xFF10, 0xFF19));
-                    if (below(6) == 0) s += pick(std::vector<std::string>{".", ",", "\xC2\xBD", "\xC2\xB2", "/"});
+                    s += kind < 3    ? utf8_of(in('0', '9'))
+                         : kind == 3 ? utf8_of(in(0x660, 0x669))
+                                     : utf8_of(in(0xFF10, 0xFF19));
+                    if (below(6) == 0)
+                        s += pick(std::vector<std::string>{".", ",", "\xC2\xBD", "\xC2\xB2", "/"});
                 }
                 break;
             case 6: {  // ASCII words, contractions, case mixes, code punctuation
-                const std::vector<std::string> words = {"Hello", " world", "don't", " I'LL", "camelCase", "HTTPServer",
-                                                        " x_1", "()", " {", "};\n", "->", "/*", " //", "'s", "?/",
-                                                        ".\n/", "<|start|>", "\t\t"};
+                const std::vector<std::string> words = {
+                    "Hello", " world", "don't", " I'LL", "camelCase", "HTTPServer",
+                    " x_1",  "()",     " {",    "};\n",  "->",        "/*",
+                    " //",   "'s",     "?/",    ".\n/",  "<|start|>", "\t\t"};
                 for (uint32_t n = in(1, 6); n > 0; --n) s += pick(words);
                 break;
             }
             case 7:  // Cyrillic, Greek, Devanagari, Thai
                 for (uint32_t n = in(1, 10); n > 0; --n) {
                     const uint32_t kind = below(4);
-                    s += utf8_of(kind == 0 ? in(0x410, 0x44F) : kind == 1 ? in(0x3B1, 0x3C9) : kind == 2 ? in(0x915, 0x94D)
-                                                                                                           : in(0xE01, 0xE4E));
+                    s += utf8_of(kind == 0   ? in(0x410, 0x44F)
+                                 : kind == 1 ? in(0x3B1, 0x3C9)
+                                 : kind == 2 ? in(0x915, 0x94D)
+                                             : in(0xE01, 0xE4E));
                     if (below(5) == 0) s += ' ';
                 }
                 break;

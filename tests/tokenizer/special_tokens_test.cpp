@@ -49,7 +49,8 @@ TEST_P(SpecialTokensTest, TheWholeHarmonyRangeExists) {
 }
 
 TEST_P(SpecialTokensTest, UserTextNeverBecomesAControlTokenByDefault) {
-    EXPECT_EQ(tok().encode("<|start|>", SpecialTokenPolicy::none()), (std::vector<int32_t>{27, 91, 5236, 91, 29}));
+    EXPECT_EQ(tok().encode("<|start|>", SpecialTokenPolicy::none()),
+              (std::vector<int32_t>{27, 91, 5236, 91, 29}));
     EXPECT_EQ(tok().encode("<|start|>", SpecialTokenPolicy{}), (std::vector<int32_t>{27, 91, 5236, 91, 29}));
     // Every special string, alone and inside text, stays text under the default policy.
     for (const auto& special : harmony_special_tokens()) {
@@ -64,8 +65,9 @@ TEST_P(SpecialTokensTest, UserTextNeverBecomesAControlTokenByDefault) {
 
 TEST_P(SpecialTokensTest, OnlyAllowedStringsBecomeIds) {
     const std::string text = "<|start|>user<|message|>hi<|end|>";
-    EXPECT_EQ(tok().encode(text, SpecialTokenPolicy::all()),
-              concat({{200006}, tok().encode_ordinary("user"), {200008}, tok().encode_ordinary("hi"), {200007}}));
+    EXPECT_EQ(
+        tok().encode(text, SpecialTokenPolicy::all()),
+        concat({{200006}, tok().encode_ordinary("user"), {200008}, tok().encode_ordinary("hi"), {200007}}));
     SpecialTokenPolicy only_start;
     only_start.allowed = {"<|start|>"};
     EXPECT_EQ(tok().encode(text, only_start),
@@ -84,7 +86,8 @@ TEST_P(SpecialTokensTest, OnlyAllowedStringsBecomeIds) {
 TEST_P(SpecialTokensTest, MatchesLeftmostAndNeverInsideOtherText) {
     EXPECT_EQ(tok().encode("<|<|start|>|>", SpecialTokenPolicy::all()),
               concat({tok().encode_ordinary("<|"), {200006}, tok().encode_ordinary("|>")}));
-    EXPECT_EQ(tok().encode("<|start|><|start|>", SpecialTokenPolicy::all()), (std::vector<int32_t>{200006, 200006}));
+    EXPECT_EQ(tok().encode("<|start|><|start|>", SpecialTokenPolicy::all()),
+              (std::vector<int32_t>{200006, 200006}));
     EXPECT_EQ(tok().encode("<|start", SpecialTokenPolicy::all()), tok().encode_ordinary("<|start"));
     EXPECT_EQ(tok().encode("", SpecialTokenPolicy::all()), std::vector<int32_t>{});
     // Text on either side of a special token is pre-tokenized on its own.

@@ -34,7 +34,7 @@ TEST(StreamDecoder, ReplacesInvalidSequencesLikeTheHarmonyParser) {
 
     StreamDecoder eos(tokenizer());
     EXPECT_EQ(eos.push(9552), " ");
-    EXPECT_EQ(eos.flush(), kFFFD);  // flushed lossily at the end (parse/21)
+    EXPECT_EQ(eos.flush(), kFFFD);     // flushed lossily at the end (parse/21)
     EXPECT_EQ(eos.push(12194), "Hi");  // nothing leaks into what follows
 }
 
@@ -58,7 +58,8 @@ TEST(StreamDecoder, SpecialTokensAreSkippedOrSpelledOut) {
 }
 
 TEST(StreamDecoder, HarmonyTrickyTextStreamsBackExactly) {
-    const auto c = testing::read_json(testing::shared_dir() / "peer" / "harmony" / "parse" / "28_utf8_tricky_text.json");
+    const auto c =
+        testing::read_json(testing::shared_dir() / "peer" / "harmony" / "parse" / "28_utf8_tricky_text.json");
     const auto tokens = c.at("tokens").get<std::vector<int32_t>>();
     StreamDecoder d(tokenizer());
     std::string text;

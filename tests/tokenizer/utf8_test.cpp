@@ -42,9 +42,9 @@ TEST(Utf8, ValidPrefixStopsAtTheFirstBadByte) {
 
 TEST(Utf8, LossyDecodingReplacesEachMaximalSubpartOnce) {
     EXPECT_EQ(lossy("ok"), "ok");
-    EXPECT_EQ(lossy(" \xF0\x9F"), " " + kFFFD);              // incomplete at the end: one U+FFFD
+    EXPECT_EQ(lossy(" \xF0\x9F"), " " + kFFFD);                  // incomplete at the end: one U+FFFD
     EXPECT_EQ(lossy("\xF0\x9F \xF0\x9F"), kFFFD + " " + kFFFD);  // harmony parse/20's bytes
-    EXPECT_EQ(lossy("\xE0\x80\x80"), kFFFD + kFFFD + kFFFD);  // E0 cannot be followed by 80
+    EXPECT_EQ(lossy("\xE0\x80\x80"), kFFFD + kFFFD + kFFFD);     // E0 cannot be followed by 80
     EXPECT_EQ(lossy("\xF1\x80\x80\x41"), kFFFD + "A");
     EXPECT_EQ(lossy("\xED\xA0\x80"), kFFFD + kFFFD + kFFFD);  // a surrogate
     EXPECT_EQ(lossy("\xFF\xFE"), kFFFD + kFFFD);

@@ -17,7 +17,8 @@ struct Result {
 
 Result gptoss(const std::string& args, const std::string& input) {
     Result r;
-    r.output = testing::run_command(testing::gptoss_executable().string() + " " + args + " 2>&1", input, &r.exit_code);
+    r.output = testing::run_command(testing::gptoss_executable().string() + " " + args + " 2>&1", input,
+                                    &r.exit_code);
     return r;
 }
 
