@@ -78,7 +78,7 @@ public:
         try {
             body();
         } catch (const ApiError& e) {
-            if (e.status() >= 500) spdlog::error("request failed path={} error={}", req.path, e.what());
+            if (e.status() == 500) spdlog::error("request failed path={} error={}", req.path, e.what());
             write_error(res, e);
         } catch (const std::exception& e) {
             spdlog::error("internal error path={} error={}", req.path, e.what());
@@ -165,6 +165,12 @@ public:
         int num_threads = o.num_threads > 0 ? o.num_threads : kDefaultThreads;
         server.new_task_queue = [num_threads] { return new httplib::ThreadPool(num_threads); };
         server.set_payload_max_length(o.max_request_bytes);
+        // The library's default also sets SO_REUSEPORT, which lets a second server bind a port that is in use
+        // and silently share its traffic; only SO_REUSEADDR (restart without waiting out TIME_WAIT) is wanted.
+        server.set_socket_options([](socket_t sock) {
+            int yes = 1;
+            setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+        });
         server.set_keep_alive_max_count(1000);
         server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
             res.set_header("X-Request-Id", request_id_for(req));

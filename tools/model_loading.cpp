@@ -10,7 +10,8 @@ namespace gptoss::cli {
 
 void ModelFlags::register_flags(FlagSet& flags) {
     flags.add_string("model", &model, "checkpoint folder (config.json + *.safetensors)");
-    flags.add_choice("backend", &backend, kBackendChoices, "cpu, cuda, or auto (cuda when built in and a GPU is present)");
+    flags.add_choice("backend", &backend, kBackendChoices,
+                     "cpu, cuda, or auto (cuda when built in and a GPU is present)");
     flags.add_int("threads", &threads, "CPU backend threads (0 = all cores)");
 }
 
@@ -29,7 +30,8 @@ LoadedModel load_model(const ModelFlags& flags) {
 std::vector<int32_t> parse_token_ids(const std::string& flag_text, const std::string& flag, int vocab_size) {
     std::string text = flag_text;  // "1,2,3", or a JSON array as `gptoss generate` prints it
     if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
-    if (text.find_first_not_of(' ') == std::string::npos) throw CliError(fmt::format("--{} is required", flag));
+    if (text.find_first_not_of(' ') == std::string::npos)
+        throw CliError(fmt::format("--{} is required", flag));
     std::vector<int32_t> ids;
     size_t begin = 0;
     while (begin <= text.size()) {
@@ -44,7 +46,8 @@ std::vector<int32_t> parse_token_ids(const std::string& flag_text, const std::st
             throw CliError(fmt::format("--{} expects comma-separated token ids, got '{}'", flag, item));
         }
         if (id < 0 || id >= vocab_size) {
-            throw CliError(fmt::format("--{}: token id {} is outside the vocabulary (size {})", flag, id, vocab_size));
+            throw CliError(
+                fmt::format("--{}: token id {} is outside the vocabulary (size {})", flag, id, vocab_size));
         }
         ids.push_back(static_cast<int32_t>(id));
         begin = end + 1;

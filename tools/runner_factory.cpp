@@ -28,7 +28,8 @@ std::string resolve_backend(const std::string& backend) {
     if (backend == "cpu") return "cpu";
     if (backend == "cuda") {
 #ifndef GPTOSS_HAVE_CUDA
-        throw CliError("--backend cuda: this gptoss was built without the CUDA backend (build with the cuda preset)");
+        throw CliError(
+            "--backend cuda: this gptoss was built without the CUDA backend (build with the cuda preset)");
 #endif
         return "cuda";
     }
@@ -36,7 +37,8 @@ std::string resolve_backend(const std::string& backend) {
     throw CliError("--backend must be one of auto, cpu, cuda; got '" + backend + "'");
 }
 
-std::unique_ptr<ModelRunner> make_runner(const std::string& backend, std::shared_ptr<const ModelWeights> weights,
+std::unique_ptr<ModelRunner> make_runner(const std::string& backend,
+                                         std::shared_ptr<const ModelWeights> weights,
                                          const EngineConfig& config) {
     if (resolve_backend(backend) == "cuda") {
 #ifdef GPTOSS_HAVE_CUDA

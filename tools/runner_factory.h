@@ -18,7 +18,8 @@ inline const std::vector<std::string> kBackendChoices = {"auto", "cpu", "cuda"};
 std::string resolve_backend(const std::string& backend);
 
 // The runner for a resolved or "auto" backend. The CPU runner uses config.cpu_threads threads (0 = all).
-std::unique_ptr<ModelRunner> make_runner(const std::string& backend, std::shared_ptr<const ModelWeights> weights,
+std::unique_ptr<ModelRunner> make_runner(const std::string& backend,
+                                         std::shared_ptr<const ModelWeights> weights,
                                          const EngineConfig& config);
 
 }  // namespace gptoss::cli

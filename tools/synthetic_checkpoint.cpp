@@ -46,9 +46,11 @@ std::vector<PlannedTensor> tensor_plan(const SyntheticShape& d) {
         return PlannedTensor{{std::move(name), DType::kU8, std::move(shape)}, {Fill::Kind::kCodes}};
     };
     auto scales = [](std::string name, std::vector<int64_t> shape, int64_t fan_in) {
-        // Uniform codes have RMS sqrt(sum(v^2) / 8) ~ 2.926: scale so decoded weights have RMS ~ 1/sqrt(fan_in).
+        // Uniform codes have RMS sqrt(sum(v^2) / 8) ~ 2.926: scale so decoded weights have RMS ~
+        // 1/sqrt(fan_in).
         const double code_rms = std::sqrt((0.25 + 1 + 2.25 + 4 + 9 + 16 + 36) / 8);
-        const int center = 127 + static_cast<int>(std::nearbyint(std::log2(1.0 / (std::sqrt(fan_in) * code_rms))));
+        const int center =
+            127 + static_cast<int>(std::nearbyint(std::log2(1.0 / (std::sqrt(fan_in) * code_rms))));
         Fill fill{Fill::Kind::kScales};
         fill.scale_center = center;
         return PlannedTensor{{std::move(name), DType::kU8, std::move(shape)}, fill};
@@ -115,8 +117,10 @@ private:
 constexpr uint64_t kChunkBytes = 1 << 20;  // unit of generation (and of the RNG streams)
 
 // Fills bytes [offset, offset + n) of a tensor's data; offset is a multiple of kChunkBytes.
-void generate_chunk(const Fill& fill, uint64_t seed, size_t tensor_index, uint64_t offset, uint8_t* out, size_t n) {
-    Rng rng(seed ^ (0x632be59bd9b4e019ull * (tensor_index + 1)) ^ (0x8cb92ba72f3d8dd7ull * (offset / kChunkBytes)));
+void generate_chunk(const Fill& fill, uint64_t seed, size_t tensor_index, uint64_t offset, uint8_t* out,
+                    size_t n) {
+    Rng rng(seed ^ (0x632be59bd9b4e019ull * (tensor_index + 1)) ^
+            (0x8cb92ba72f3d8dd7ull * (offset / kChunkBytes)));
     switch (fill.kind) {
         case Fill::Kind::kCodes:
             for (size_t i = 0; i < n; i += 8) {
@@ -125,17 +129,18 @@ void generate_chunk(const Fill& fill, uint64_t seed, size_t tensor_index, uint64
             }
             break;
         case Fill::Kind::kScales:
-            for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(fill.scale_center - 1 + rng.next() % 3);
+            for (size_t i = 0; i < n; ++i)
+                out[i] = static_cast<uint8_t>(fill.scale_center - 1 + rng.next() % 3);
             break;
         case Fill::Kind::kNormal: {
-            // Irwin-Hall: the sum of four uniforms, centered and scaled to unit variance (close to normal, bounded
-            // at +-3.46 sigma, and cheap enough to keep the 20b preset at disk speed).
+            // Irwin-Hall: the sum of four uniforms, centered and scaled to unit variance (close to normal,
+            // bounded at +-3.46 sigma, and cheap enough to keep the 20b preset at disk speed).
             constexpr float kScale = 1.7320508f / 65536.0f;  // sqrt(3) / 2^16: four 16-bit uniforms
             uint16_t* values = reinterpret_cast<uint16_t*>(out);
             for (size_t i = 0; i < n / 2; ++i) {
                 const uint64_t r = rng.next();
-                const float sum = static_cast<float>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) +
-                                                     (r >> 48)) -
+                const float sum = static_cast<float>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) +
+                                                     ((r >> 32) & 0xFFFF) + (r >> 48)) -
                                   2.0f * 65536.0f;
                 values[i] = float_to_bf16(fill.mean + fill.std * (sum * kScale));
             }
@@ -153,8 +158,8 @@ public:
         done_ += bytes;
         if (!enabled_) return;
         const double s = std::chrono::duration<double>(Clock::now() - start_).count();
-        std::fprintf(stderr, "\rwriting %s: %.2f / %.2f GB (%3.0f%%), %.0f MB/s   ", file.c_str(), done_ / 1e9,
-                     total_ / 1e9, 100.0 * done_ / total_, s > 0 ? done_ / 1e6 / s : 0.0);
+        std::fprintf(stderr, "\rwriting %s: %.2f / %.2f GB (%3.0f%%), %.0f MB/s   ", file.c_str(),
+                     done_ / 1e9, total_ / 1e9, 100.0 * done_ / total_, s > 0 ? done_ / 1e6 / s : 0.0);
         std::fflush(stderr);
     }
     void finish(const fs::path& dir) {
@@ -173,8 +178,8 @@ private:
 };
 
 // Streams one shard: batches of chunks are generated in parallel while the previous batch is being written.
-void write_shard(const fs::path& path, const std::vector<PlannedTensor>& plan, const std::vector<size_t>& members,
-                 uint64_t seed, WriteProgress& progress) {
+void write_shard(const fs::path& path, const std::vector<PlannedTensor>& plan,
+                 const std::vector<size_t>& members, uint64_t seed, WriteProgress& progress) {
     std::vector<SafetensorsTensorSpec> specs;
     for (size_t i : members) specs.push_back(plan[i].spec);
     SafetensorsWriter writer(path, specs);
@@ -186,7 +191,8 @@ void write_shard(const fs::path& path, const std::vector<PlannedTensor>& plan, c
     std::vector<Piece> pieces;  // the data section in kChunkBytes pieces
     for (size_t i : members) {
         const uint64_t n = plan[i].spec.nbytes();
-        for (uint64_t off = 0; off < n; off += kChunkBytes) pieces.push_back({i, off, std::min(kChunkBytes, n - off)});
+        for (uint64_t off = 0; off < n; off += kChunkBytes)
+            pieces.push_back({i, off, std::min(kChunkBytes, n - off)});
     }
     constexpr size_t kBatch = 64;  // chunks per write: 64 MiB
     std::vector<uint8_t> buffers[2] = {std::vector<uint8_t>(kBatch * kChunkBytes),
@@ -201,7 +207,8 @@ void write_shard(const fs::path& path, const std::vector<PlannedTensor>& plan, c
 #pragma omp parallel for schedule(dynamic)
         for (size_t k = 0; k < count; ++k) {
             const Piece& piece = pieces[first + k];
-            generate_chunk(plan[piece.tensor].fill, seed, piece.tensor, piece.offset, buffer + at[k], piece.bytes);
+            generate_chunk(plan[piece.tensor].fill, seed, piece.tensor, piece.offset, buffer + at[k],
+                           piece.bytes);
         }
         if (pending.valid()) pending.get();
         pending = std::async(std::launch::async, [&writer, &progress, buffer, bytes = at[count], name] {
@@ -229,7 +236,8 @@ SyntheticShape synthetic_preset(const std::string& name) {
 nlohmann::json synthetic_config(const SyntheticShape& d) {
     const bool real_vocab = d.vocab == 201088;
     nlohmann::json layer_types = nlohmann::json::array();
-    for (int l = 0; l < d.layers; ++l) layer_types.push_back(l % 2 == 0 ? "sliding_attention" : "full_attention");
+    for (int l = 0; l < d.layers; ++l)
+        layer_types.push_back(l % 2 == 0 ? "sliding_attention" : "full_attention");
     return {
         {"architectures", {"GptOssForCausalLM"}},
         {"attention_bias", true},
@@ -281,7 +289,8 @@ uint64_t synthetic_tensor_bytes(const SyntheticShape& shape) {
     return total;
 }
 
-void write_synthetic_checkpoint(const fs::path& dir, const SyntheticShape& shape, const SyntheticOptions& options) {
+void write_synthetic_checkpoint(const fs::path& dir, const SyntheticShape& shape,
+                                const SyntheticOptions& options) {
     const std::vector<PlannedTensor> plan = tensor_plan(shape);
     std::vector<std::vector<size_t>> shards(1);  // greedy, like the release converter
     uint64_t shard_size = 0, total = 0;
@@ -298,7 +307,8 @@ void write_synthetic_checkpoint(const fs::path& dir, const SyntheticShape& shape
 
     std::error_code ec;
     fs::create_directories(dir, ec);
-    if (!fs::is_directory(dir)) throw CliError(fmt::format("--out: cannot create the folder {}", dir.string()));
+    if (!fs::is_directory(dir))
+        throw CliError(fmt::format("--out: cannot create the folder {}", dir.string()));
     struct statvfs vfs {};
     if (::statvfs(dir.c_str(), &vfs) == 0) {
         const uint64_t free_bytes = uint64_t{vfs.f_bavail} * vfs.f_frsize;
@@ -315,7 +325,8 @@ void write_synthetic_checkpoint(const fs::path& dir, const SyntheticShape& shape
         for (size_t s = 0; s < shards.size(); ++s) {
             names.push_back(fmt::format("model-{:05d}-of-{:05d}.safetensors", s, shards.size() - 1));
         }
-        nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", nlohmann::json::object()}};
+        nlohmann::json index = {{"metadata", {{"total_size", total}}},
+                                {"weight_map", nlohmann::json::object()}};
         for (size_t s = 0; s < shards.size(); ++s) {
             for (size_t i : shards[s]) index["weight_map"][plan[i].spec.name] = names[s];
         }
@@ -330,7 +341,8 @@ void write_synthetic_checkpoint(const fs::path& dir, const SyntheticShape& shape
         std::ofstream(dir / "generation_config.json") << generation.dump(2) << "\n";
     }
     WriteProgress progress(total, options.show_progress);
-    for (size_t s = 0; s < shards.size(); ++s) write_shard(dir / names[s], plan, shards[s], options.seed, progress);
+    for (size_t s = 0; s < shards.size(); ++s)
+        write_shard(dir / names[s], plan, shards[s], options.seed, progress);
     progress.finish(dir);
 }
 

@@ -1,9 +1,9 @@
 // Synthetic gpt-oss checkpoints in the exact Hugging Face MXFP4 release layout (gpt-oss-model.md Appendix B):
-// same tensor names, shapes and dtypes, config.json with every key of the real file, generation_config.json for
-// the real vocabulary, greedy sharding at 4.8 GB with the release's 0-based "-of-{count - 1}" names plus the
-// index. Weights are random but shaped so activations stay O(1): bf16 normals with std 1/sqrt(fan_in), uniform
-// MXFP4 codes with scale bytes 127 + round(log2(1 / (sqrt(fan_in) * 2.926))) +- 1.
-// The same seed gives the same bytes whatever the number of threads.
+// same tensor names, shapes and dtypes, config.json with every key of the real file, generation_config.json
+// for the real vocabulary, greedy sharding at 4.8 GB with the release's 0-based "-of-{count - 1}" names plus
+// the index. Weights are random but shaped so activations stay O(1): bf16 normals with std 1/sqrt(fan_in),
+// uniform MXFP4 codes with scale bytes 127 + round(log2(1 / (sqrt(fan_in) * 2.926))) +- 1. The same seed
+// gives the same bytes whatever the number of threads.
 #pragma once
 
 #include <cstdint>

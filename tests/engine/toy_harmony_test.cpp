@@ -1,6 +1,6 @@
-// The trained toy checkpoint (real 201088-token vocabulary, sharded, generation_config.json): for every case of
-// its golden.json, greedy generation from prompt_ids reproduces transformers' greedy_ids exactly, stopping at
-// the EOS ids of generation_config.json (<|return|>, <|endoftext|>, <|call|>).
+// The trained toy checkpoint (real 201088-token vocabulary, sharded, generation_config.json): for every case
+// of its golden.json, greedy generation from prompt_ids reproduces transformers' greedy_ids exactly, stopping
+// at the EOS ids of generation_config.json (<|return|>, <|endoftext|>, <|call|>).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -42,6 +42,8 @@ export async function startServer({
   const argv = scripted ? ['--scripts', scriptsFile] : ['serve'];
   argv.push('--model', model, '--host', '127.0.0.1', '--port', '0', '--log-level', 'info');
   if (!scripted) argv.push('--backend', 'cpu');
+  // A small KV budget: the CPU default sizes it from system memory, and zeroing gigabytes slows every start.
+  argv.push('--kv-cache-memory', '128MiB', '--max-model-len', '8192');
   if (date !== undefined) argv.push('--harmony-current-date', date);
   if (apiKey) argv.push('--api-key', apiKey);
   argv.push(...args);
