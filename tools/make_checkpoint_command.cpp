@@ -13,6 +13,7 @@ int make_checkpoint_command(const Args& args) {
     std::optional<int> layers;
     int64_t seed = 0;
     std::optional<int64_t> shard_bytes;
+    int threads = 0;
     FlagSet flags(
         "make-checkpoint",
         "gptoss make-checkpoint --out DIR --preset gpt-oss-20b|tiny|tiny-full-vocab [--layers N] --seed S",
@@ -23,6 +24,7 @@ int make_checkpoint_command(const Args& args) {
     flags.add_optional_int("layers", &layers, "number of layers (default: the preset's)");
     flags.add_int64("seed", &seed, "random seed (same seed, same bytes)");
     flags.add_optional_bytes("shard-bytes", &shard_bytes, "shard size cap (default 4.8 GB, as the release)");
+    flags.add_int("threads", &threads, "threads generating the random bytes (0 = all cores)");
     if (!flags.parse(args)) {
         fmt::print("{}", flags.help());
         return 0;
@@ -36,6 +38,7 @@ int make_checkpoint_command(const Args& args) {
     SyntheticOptions options;
     options.seed = static_cast<uint64_t>(seed);
     options.show_progress = true;
+    options.threads = threads;
     if (shard_bytes) {
         if (*shard_bytes < 1) throw CliError("--shard-bytes must be positive");
         options.shard_bytes = static_cast<uint64_t>(*shard_bytes);

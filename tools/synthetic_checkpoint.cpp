@@ -1,5 +1,6 @@
 #include "tools/synthetic_checkpoint.h"
 
+#include <omp.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -179,10 +180,10 @@ private:
 
 // Streams one shard: batches of chunks are generated in parallel while the previous batch is being written.
 void write_shard(const fs::path& path, const std::vector<PlannedTensor>& plan,
-                 const std::vector<size_t>& members, uint64_t seed, WriteProgress& progress) {
+                 const std::vector<size_t>& members, uint64_t seed, int threads, WriteProgress& progress) {
     std::vector<SafetensorsTensorSpec> specs;
     for (size_t i : members) specs.push_back(plan[i].spec);
-    SafetensorsWriter writer(path, specs);
+    SafetensorsWriter writer(path, specs, {{"format", "pt"}}, /*direct_io=*/true);
 
     struct Piece {
         size_t tensor;
@@ -204,7 +205,7 @@ void write_shard(const fs::path& path, const std::vector<PlannedTensor>& plan,
         uint8_t* buffer = buffers[b].data();
         std::vector<uint64_t> at(count + 1, 0);  // where each piece lands in the buffer
         for (size_t k = 0; k < count; ++k) at[k + 1] = at[k] + pieces[first + k].bytes;
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
         for (size_t k = 0; k < count; ++k) {
             const Piece& piece = pieces[first + k];
             generate_chunk(plan[piece.tensor].fill, seed, piece.tensor, piece.offset, buffer + at[k],
@@ -341,8 +342,10 @@ void write_synthetic_checkpoint(const fs::path& dir, const SyntheticShape& shape
         std::ofstream(dir / "generation_config.json") << generation.dump(2) << "\n";
     }
     WriteProgress progress(total, options.show_progress);
-    for (size_t s = 0; s < shards.size(); ++s)
-        write_shard(dir / names[s], plan, shards[s], options.seed, progress);
+    const int threads = options.threads > 0 ? options.threads : omp_get_num_procs();
+    for (size_t s = 0; s < shards.size(); ++s) {
+        write_shard(dir / names[s], plan, shards[s], options.seed, threads, progress);
+    }
     progress.finish(dir);
 }
 

@@ -32,6 +32,7 @@ struct SyntheticOptions {
     uint64_t seed = 0;
     uint64_t shard_bytes = 4'800'000'000;  // the release converter's cap
     bool show_progress = false;            // on a terminal only
+    int threads = 0;                       // generating threads; 0 = all cores
 };
 
 // Bytes of tensor data the checkpoint will hold.
