@@ -166,7 +166,8 @@ public:
         server.new_task_queue = [num_threads] { return new httplib::ThreadPool(num_threads); };
         server.set_payload_max_length(o.max_request_bytes);
         // The library's default also sets SO_REUSEPORT, which lets a second server bind a port that is in use
-        // and silently share its traffic; only SO_REUSEADDR (restart without waiting out TIME_WAIT) is wanted.
+        // and silently share its traffic; only SO_REUSEADDR (restart without waiting out TIME_WAIT) is
+        // wanted.
         server.set_socket_options([](socket_t sock) {
             int yes = 1;
             setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));

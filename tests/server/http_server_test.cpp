@@ -57,23 +57,27 @@ TEST_F(HttpServerTest, HealthIs503WhileLoading) {
 }
 
 TEST_F(HttpServerTest, GenerationWaitsForTheModel) {
-    expect_error(client_->Post("/v1/chat/completions", auth(), kChat, "application/json"), 503, "model_loading");
+    expect_error(client_->Post("/v1/chat/completions", auth(), kChat, "application/json"), 503,
+                 "model_loading");
     expect_error(client_->Post("/v1/completions", auth(), R"({"prompt":"x"})", "application/json"), 503,
                  "model_loading");
     // Validation does not need the model: bad requests fail fast with 400 / 404.
-    expect_error(client_->Post("/v1/chat/completions", auth(), R"({"messages":[],"n":0})", "application/json"),
-                 400, "invalid_value");
-    expect_error(client_->Post("/v1/chat/completions", auth(), R"({"model":"gpt-4o","messages":[{"role":"user"}]})",
-                               "application/json"),
+    expect_error(
+        client_->Post("/v1/chat/completions", auth(), R"({"messages":[],"n":0})", "application/json"), 400,
+        "invalid_value");
+    expect_error(client_->Post("/v1/chat/completions", auth(),
+                               R"({"model":"gpt-4o","messages":[{"role":"user"}]})", "application/json"),
                  404, "model_not_found");
 }
 
 TEST_F(HttpServerTest, Authentication) {
     expect_error(client_->Post("/v1/chat/completions", kChat, "application/json"), 401, "missing_api_key");
-    expect_error(client_->Post("/v1/chat/completions", {{"Authorization", "Bearer wrong"}}, kChat, "application/json"),
-                 401, "invalid_api_key");
-    expect_error(client_->Post("/v1/chat/completions", {{"Authorization", "Bearer secre"}}, kChat, "application/json"),
-                 401, "invalid_api_key");
+    expect_error(
+        client_->Post("/v1/chat/completions", {{"Authorization", "Bearer wrong"}}, kChat, "application/json"),
+        401, "invalid_api_key");
+    expect_error(
+        client_->Post("/v1/chat/completions", {{"Authorization", "Bearer secre"}}, kChat, "application/json"),
+        401, "invalid_api_key");
     expect_error(client_->Get("/v1/models"), 401, "missing_api_key");
     expect_error(client_->Post("/tokenize", R"({"prompt":"x"})", "application/json"), 401, "missing_api_key");
     // The scheme is case-insensitive.
@@ -123,7 +127,8 @@ TEST_F(HttpServerTest, UnknownRoutesAndMethods) {
 TEST_F(HttpServerTest, BodyLimitAndMalformedJson) {
     std::string big = R"({"prompt":")" + std::string(8000, 'x') + R"("})";
     expect_error(client_->Post("/v1/completions", auth(), big, "application/json"), 413, "request_too_large");
-    expect_error(client_->Post("/v1/completions", auth(), "{not json", "application/json"), 400, "invalid_json");
+    expect_error(client_->Post("/v1/completions", auth(), "{not json", "application/json"), 400,
+                 "invalid_json");
     expect_error(client_->Post("/v1/completions", auth(), "", "application/json"), 400, "invalid_json");
     // The connection stays usable after a rejected body.
     EXPECT_EQ(client_->Get("/metrics")->status, 200);
@@ -134,7 +139,8 @@ TEST_F(HttpServerTest, MetricsWhileLoading) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
     EXPECT_NE(r->get_header_value("Content-Type").find("text/plain"), std::string::npos);
-    EXPECT_NE(r->body.find("gptoss:num_requests_running{model_name=\"toy\"} 0"), std::string::npos) << r->body;
+    EXPECT_NE(r->body.find("gptoss:num_requests_running{model_name=\"toy\"} 0"), std::string::npos)
+        << r->body;
 }
 
 TEST_F(HttpServerTest, DrainingRefusesNewWork) {
@@ -142,7 +148,8 @@ TEST_F(HttpServerTest, DrainingRefusesNewWork) {
     auto health = client_->Get("/health");
     EXPECT_EQ(health->status, 503);
     EXPECT_EQ(body_of(health)["status"], "draining");
-    expect_error(client_->Post("/v1/chat/completions", auth(), kChat, "application/json"), 503, "shutting_down");
+    expect_error(client_->Post("/v1/chat/completions", auth(), kChat, "application/json"), 503,
+                 "shutting_down");
     EXPECT_TRUE(server_->wait_idle(std::chrono::milliseconds(10)));
     server_->stop();
     EXPECT_FALSE(httplib::Client("127.0.0.1", port_).Get("/health"));  // no longer listening
