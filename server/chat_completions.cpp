@@ -102,24 +102,37 @@ struct ChatSession {
         const TokenEvent& event = e.event;
         if (e.choice == 0) num_cached_tokens = std::max(num_cached_tokens, event.num_cached_tokens);
         c.num_output_tokens = std::max(c.num_output_tokens, event.num_output_tokens);
-        // One delta per event (the engine releases one token per step), with the end of generation folded
-        // into the last one so that a stop string's bytes never reach the client.
-        ChatDelta delta = c.assembler.push_event(event);
-        if (request.logprobs) {
-            for (const auto& lp : event.logprobs) {
-                c.pending_logprobs.push_back(token_logprob_json(*model->tokenizer, lp));
+        const Tokenizer& tokenizer = *model->tokenizer;
+        // A token's logprob goes with the delta it completes when that delta carries content (the OpenAI
+        // logprobs cover the message content). Tokens that produce nothing yet (part of a UTF-8 character)
+        // wait for the next delta; a special token ends a message or header, so what waits is dropped then.
+        auto add_logprob = [&](size_t k) {
+            if (request.logprobs && k < event.logprobs.size() && !tokenizer.is_special(event.token_ids[k])) {
+                c.pending_logprobs.push_back(token_logprob_json(tokenizer, event.logprobs[k]));
             }
-        }
-        if (!delta.empty()) {
+        };
+        auto emit_delta = [&](const ChatDelta& delta) {
+            if (delta.empty()) return;
             nlohmann::json logprobs = nullptr;
             if (request.logprobs) {
-                // Logprobs belong to the content; tokens that produced reasoning or tool calls are dropped.
                 if (!delta.content.empty()) logprobs = {{"content", std::move(c.pending_logprobs)}};
                 c.pending_logprobs.clear();
             }
             emit(e.choice, delta, std::move(logprobs));
+        };
+        if (!event.finished) {
+            for (size_t k = 0; k < event.token_ids.size(); ++k) {
+                ChatDelta delta = c.assembler.push(event.token_ids[k]);
+                add_logprob(k);
+                emit_delta(delta);
+                if (tokenizer.is_special(event.token_ids[k])) c.pending_logprobs.clear();
+            }
+            return;
         }
-        if (!event.finished) return;
+        // The last event in one piece, with the end of generation folded in, so that the bytes of a matched
+        // stop string never reach the client.
+        for (size_t k = 0; k < event.token_ids.size(); ++k) add_logprob(k);
+        emit_delta(c.assembler.push_event(event));
         if (event.finish_reason == FinishReason::kAbort || event.finish_reason == FinishReason::kError) {
             c.finish_reason = finish_reason_text(event.finish_reason);
         } else {

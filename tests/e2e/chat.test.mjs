@@ -141,14 +141,19 @@ describe('chat completions', () => {
     assert.ok(!rendered.token_strs.join('').includes('namespace functions'));
   });
 
-  test('tool_choice named forces that function', async () => {
-    const r = await client.chat.completions.create(
-      requestOf(toolCase, { tool_choice: { type: 'function', function: { name: 'get_weather' } }, max_tokens: 40 }),
-    );
-    const calls = r.choices[0].message.tool_calls;
-    assert.equal(calls?.length, 1, JSON.stringify(r.choices[0]));
-    assert.equal(calls[0].function.name, 'get_weather');
-    assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  test('tool_choice named, and required with one tool, force a call', async () => {
+    // The model would answer this one in words; the forced call header makes it call the tool. (With several
+    // tools, "required" leaves the function name to the model: tests/e2e/scripted.test.mjs covers that.)
+    const tools = toolCase.request.tools;
+    const forced = tools.find((t) => t.function.name !== toolCase.expected.tool_call.name).function;
+    for (const [toolList, tool_choice] of [[tools, { type: 'function', function: { name: forced.name } }], [[{ type: 'function', function: forced }], 'required']]) {
+      const r = await client.chat.completions.create(requestOf(helloCase, { tools: toolList, tool_choice, max_tokens: 40 }));
+      const calls = r.choices[0].message.tool_calls;
+      assert.equal(calls?.length, 1, JSON.stringify(r.choices[0]));
+      assert.equal(calls[0].function.name, forced.name);
+      assert.equal(r.choices[0].finish_reason, 'tool_calls');
+      assert.equal(r.choices[0].message.content, null);
+    }
   });
 
   test('tool-result round trip: the answer uses the tool output', async () => {
