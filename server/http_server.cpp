@@ -173,6 +173,9 @@ public:
             setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
         });
         server.set_keep_alive_max_count(1000);
+        // Responses go out as several small writes (headers, body, one SSE event per token); with Nagle's
+        // algorithm each would wait for the client's delayed ACK (~40 ms).
+        server.set_tcp_nodelay(true);
         server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
             res.set_header("X-Request-Id", request_id_for(req));
             // This cpp-httplib compresses text/event-stream when the client accepts gzip, which buffers SSE
