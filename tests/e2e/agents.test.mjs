@@ -32,7 +32,7 @@ test('agent loop: tool call, tool result, final answer', async () => {
     execute: async (input) => {
       const args = typeof input === 'string' ? JSON.parse(input) : input;
       calls.push(args);
-      return JSON.stringify({ temperature: 21, unit: 'celsius' });
+      return '{"temperature": 21, "unit": "celsius"}';  // spaced as in the toy's training data
     },
   });
   const client = new OpenAI({ baseURL: server.baseURL, apiKey: server.apiKey, maxRetries: 0 });
@@ -59,7 +59,7 @@ test('agent loop, streamed', async () => {
     strict: false,
     execute: async () => {
       executed++;
-      return JSON.stringify({ temperature: 7, unit: 'celsius' });
+      return '{"temperature": 7, "unit": "celsius"}';
     },
   });
   const client = new OpenAI({ baseURL: server.baseURL, apiKey: server.apiKey, maxRetries: 0 });
