@@ -254,6 +254,7 @@ void handle_chat_completions(ServerState& state, const RequestContext& context, 
         session->choices.push_back({ChatOutputAssembler(model.tokenizer, prompt)});
     }
     session->pump = std::make_unique<GenerationPump>(state, session->model, context, "chat");
+    session->pump->set_user(request.params.user);
     session->pump->submit(std::move(engine_requests));
 
     if (!request.params.stream) {

@@ -262,6 +262,7 @@ void handle_completions(ServerState& state, const RequestContext& context, const
         }
     }
     session->pump = std::make_unique<GenerationPump>(state, session->model, context, "completions");
+    session->pump->set_user(request.params.user);
     session->pump->submit(std::move(engine_requests));
 
     if (!request.params.stream) {

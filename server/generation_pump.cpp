@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
@@ -161,10 +162,10 @@ void GenerationPump::log_summary() const {
     double duration = seconds_between(context_.arrival, Clock::now());
     spdlog::info(
         "request done id={} endpoint={} n={} prompt_tokens={} cached_tokens={} completion_tokens={} "
-        "ttft_ms={:.1f} duration_ms={:.1f} finish_reason={}{}",
+        "ttft_ms={:.1f} duration_ms={:.1f} finish_reason={}{}{}",
         context_.request_id, endpoint_, choices_.size(), prompt_tokens, cached, output_tokens,
         ttft_seconds_ < 0 ? -1.0 : ttft_seconds_ * 1000.0, duration * 1000.0, reasons,
-        client_gone_ ? " client_gone=true" : "");
+        client_gone_ ? " client_gone=true" : "", user_.empty() ? "" : fmt::format(" user={:?}", user_));
 }
 
 }  // namespace gptoss

@@ -45,6 +45,8 @@ public:
     // The final finish reason of a choice, as the response reports it; counted in the metrics and logged.
     void set_finish_label(int choice, FinishLabel label);
     void set_client_gone() { client_gone_ = true; }
+    // The request's `user` field, logged with the request (OpenAI's abuse-tracking id).
+    void set_user(std::string user) { user_ = std::move(user); }
 
     const RequestContext& context() const { return context_; }
 
@@ -70,6 +72,7 @@ private:
     size_t next_poll_ = 0;  // round-robin start, so one busy choice cannot starve the others
     double ttft_seconds_ = -1.0;
     bool client_gone_ = false;
+    std::string user_;
 };
 
 // FinishReason -> OpenAI's finish_reason text ("stop", "length", "abort", "error").

@@ -94,16 +94,23 @@ describe('errors', () => {
   });
 
   test('prompt longer than the context: 400 naming both numbers', async () => {
-    const res = await post(server, '/v1/completions', { prompt: Array(140000).fill(1000), max_tokens: 1 });
-    // 140000 ids are ~900 KB of JSON: over this server's body limit, so the limit answers first.
-    assert.equal(res.status, 413);
     const models = await (await fetch(`${server.baseURL}/models`, { headers: { Authorization: `Bearer ${server.apiKey}` } })).json();
-    const maxLen = models.data[0].max_model_len;
-    const tooLong = await post(server, '/v1/completions', { prompt: [1000], max_tokens: maxLen + 5 });
-    assert.equal(tooLong.status, 400);
-    const body = await tooLong.json();
+    const maxLen = models.data[0].max_model_len;  // 8192 (--max-model-len in support/server.mjs)
+    const long = await post(server, '/v1/completions', { prompt: Array(maxLen + 100).fill(1000), max_tokens: 1 });
+    assert.equal(long.status, 400);
+    let body = await long.json();
+    assertErrorObject(body, { param: 'prompt', code: 'context_length_exceeded' });
+    assert.ok(body.error.message.includes(String(maxLen)) && body.error.message.includes(String(maxLen + 100)), body.error.message);
+
+    const tooMuch = await post(server, '/v1/completions', { prompt: [1000], max_tokens: maxLen + 5 });
+    assert.equal(tooMuch.status, 400);
+    body = await tooMuch.json();
     assertErrorObject(body, { param: 'max_tokens', code: 'context_length_exceeded' });
     assert.ok(body.error.message.includes(String(maxLen)) && body.error.message.includes(String(maxLen + 5)), body.error.message);
+
+    const chat = await post(server, '/v1/chat/completions', { messages: [{ role: 'user', content: 'word '.repeat(maxLen) }] });
+    assert.equal(chat.status, 400);
+    assertErrorObject(await chat.json(), { param: 'messages', code: 'context_length_exceeded' });
   });
 
   test('huge body: 413', async () => {
