@@ -1,6 +1,7 @@
 // /v1/completions (raw prompts, no harmony), /v1/models, /tokenize: golden greedy ids from transformers,
 // streaming, logprobs, stop strings, seeds.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { post, startServer, toyGolden } from './support/server.mjs';
@@ -146,5 +147,13 @@ describe('models and tokenizer routes', () => {
       assert.ok(metrics.includes(`gptoss:${name}`), name);
     }
     assert.match(metrics, /gptoss:generation_tokens_total\{model_name="toy-harmony"\} [1-9]/);
+    // The live exposition parses; promtool's only remark may be the ':' in the names (vLLM's form).
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    if (check.error?.code !== 'ENOENT') {
+      assert.ok([0, 3].includes(check.status), check.stdout + check.stderr);
+      for (const line of (check.stdout + check.stderr).split('\n').filter(Boolean)) {
+        assert.match(line, /metric names should not contain ':'/);
+      }
+    }
   });
 });

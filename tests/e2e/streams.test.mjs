@@ -23,26 +23,29 @@ describe('streams', () => {
     const server = await startServer({ date: '2025-06-28' });
     try {
       const client = new OpenAI({ baseURL: server.baseURL, apiKey: server.apiKey, maxRetries: 0 });
+      // 64 at once: even ones through the SDK (chat), odd ones raw (completions on golden prompts).
       const streams = Array.from({ length: 64 }, async (_, i) => {
-        const c = golden[i % golden.length];
-        const stream = await client.chat.completions.create({
-          model: 'toy-harmony',
-          messages: [{ role: 'user', content: `Say hello to Ava.` }],
-          temperature: 0,
-          max_tokens: 12 + (i % 5),
-          stream: true,
-        });
         let chunks = 0;
         let finish = null;
-        for await (const chunk of stream) {
-          chunks++;
-          for (const ch of chunk.choices) finish = ch.finish_reason ?? finish;
+        if (i % 2 === 0) {
+          const stream = await client.chat.completions.create({
+            model: 'toy-harmony',
+            messages: [{ role: 'user', content: 'Say hello to Ava.' }],
+            temperature: 0,
+            max_tokens: 12 + (i % 5),
+            stream: true,
+          });
+          for await (const chunk of stream) {
+            chunks++;
+            for (const ch of chunk.choices) finish = ch.finish_reason ?? finish;
+          }
+          return { chunks, finish };
         }
-        // The raw endpoint too: a completion stream on a golden prompt.
-        const res = await post(server, '/v1/completions', { prompt: promptIds(c), max_tokens: 8, temperature: 0, stream: true });
+        const res = await post(server, '/v1/completions', { prompt: promptIds(golden[i % golden.length]), max_tokens: 10, temperature: 0, stream: true });
         const events = await readSse(res);
         assert.equal(events.at(-1), '[DONE]');
-        return { chunks, finish };
+        for (const e of events.slice(0, -1)) for (const ch of e.choices) finish = ch.finish_reason ?? finish;
+        return { chunks: events.length, finish };
       });
       const results = await Promise.all(streams);
       for (const r of results) {
@@ -109,5 +112,35 @@ describe('streams', () => {
     assert.equal(signal, null);
     assert.equal(code, 0, server.output());
     assert.match(server.output(), /draining/);
+  });
+
+  test('a full queue answers 503; the drain timeout aborts what is still running, exit 0', async () => {
+    // Scripted runner: one sequence at a time, one waiting at most, 40 ms per step.
+    const server = await startServer({ scripted: true, args: ['--max-num-seqs', '1', '--max-num-batched-tokens', '1024', '--max-queued-requests', '1', '--drain-timeout', '1'] });
+    const slow = (tokens) => ({ model: 'toy-harmony', messages: [{ role: 'user', content: '[[script:endless]] [[delay_ms:40]]' }], max_tokens: tokens, stream: true });
+    const running = await post(server, '/v1/chat/completions', slow(2000));
+    assert.equal(running.status, 200);
+    const events = [];
+    const reading = readSse(running, { onEvent: (e) => events.push(e) });
+    await waitFor(() => events.length >= 2, 10_000, 'the first stream to start');
+    const waiting = await post(server, '/v1/chat/completions', slow(2000));
+    assert.equal(waiting.status, 200);
+    const waitingEvents = readSse(waiting);
+    await waitFor(async () => metric(await scrapeMetrics(server), 'gptoss:num_requests_waiting') === 1, 5000, 'one waiting request');
+    const refused = await post(server, '/v1/chat/completions', { ...slow(5), stream: false });
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).error.code, 'server_overloaded');
+
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    await reading;
+    const finishes = events.filter((e) => e !== '[DONE]').flatMap((e) => e.choices).filter((c) => c.finish_reason);
+    assert.deepEqual(finishes.map((c) => c.finish_reason), ['abort']);
+    assert.equal(events.at(-1), '[DONE]');
+    assert.equal((await waitingEvents).at(-1), '[DONE]');
+    const { code } = await server.exited;
+    assert.equal(code, 0, server.output());
+    assert.ok(Date.now() - t0 < 15_000, 'drain took too long');
+    assert.match(server.output(), /drain timeout/);
   });
 });
