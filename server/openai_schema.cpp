@@ -294,6 +294,9 @@ nlohmann::json parse_json_body(std::string_view text, int max_depth) {
         body = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
         throw api_errors::invalid_json(fmt::format("syntax error at byte {}", e.byte));
+    } catch (const nlohmann::json::exception&) {
+        // out_of_range: a number too large for a double (1e999).
+        throw api_errors::invalid_json("a number is out of range");
     }
     if (!body.is_object())
         throw api_errors::invalid_json("the top-level value is " + describe_json_type(body));

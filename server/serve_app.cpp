@@ -78,7 +78,7 @@ int run_server(const ServerConfig& config, const std::filesystem::path& demo_mod
     options.model_names.push_back(config.served_model_name.empty() ? resolved.name
                                                                    : config.served_model_name);
     if (options.model_names.front() != resolved.name) options.model_names.push_back(resolved.name);
-    options.model_root = resolved.dir.string();
+    options.model_root = std::filesystem::absolute(resolved.dir).string();
     options.max_request_bytes = static_cast<size_t>(config.max_request_bytes.value_or(int64_t{1} << 40));
     options.num_threads =
         config.http_threads > 0 ? config.http_threads : std::max(config.engine.max_num_seqs, 64) + 16;

@@ -59,6 +59,8 @@ describe('errors', () => {
     await expectStatus(post(server, '/v1/chat/completions', '[1, 2]'), 400, { code: 'invalid_json' });
     await expectStatus(post(server, '/v1/completions', ''), 400, { code: 'invalid_json' });
     await expectStatus(post(server, '/v1/completions', `{"prompt": ${'['.repeat(5000)}`), 400, { code: 'invalid_json' });
+    await expectStatus(post(server, '/v1/completions', '{"prompt": "x", "temperature": 1e999}'), 400, { code: 'invalid_json' });
+    await expectStatus(post(server, '/v1/completions', '1e999'), 400, { code: 'invalid_json' });
   });
 
   test('wrong types: 400 naming the parameter (SDK and raw)', async () => {
@@ -147,7 +149,7 @@ describe('errors', () => {
     const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
     // A valid body per route, and for each route fields with values that are always wrong.
     const generic = {
-      temperature: ['hot', -1, 3, true, [], {}], top_p: [0, 2, 'x'], n: [0, 1.5, 'x', 999], stop: [1, [1], [''], {}],
+      temperature: ['hot', -1, 3, true, [], {}, 1e300], top_p: [0, 2, 'x'], n: [0, 1.5, 'x', 999], stop: [1, [1], [''], {}],
       max_tokens: [0, -5, 'x', 1.5], logit_bias: ['x', { a: 1 }, { 1: 500 }], stream: ['yes', 1],
       stream_options: ['x', { include_usage: 'y' }], seed: ['x', 1.5], model: [5, 'no-such-model'],
     };

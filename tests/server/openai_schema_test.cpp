@@ -31,7 +31,8 @@ ApiError expect_error(F f, int status, const std::string& param) {
 
 TEST(ParseJsonBody, AcceptsObjectsOnly) {
     EXPECT_EQ(parse_json_body(R"({"a": 1})")["a"], 1);
-    for (const char* bad : {"", "{", "[1,2]", "\"text\"", "nul", "{\"a\":}", "{} {}", "{\"a\": NaN}"}) {
+    for (const char* bad : {"", "{", "[1,2]", "\"text\"", "nul", "{\"a\":}", "{} {}", "{\"a\": NaN}", "1e999",
+                            "{\"n\": 1e999}", "{\"n\": -2e308}"}) {
         ApiError e = expect_error([&] { parse_json_body(bad); }, 400, "<none>");
         EXPECT_EQ(e.code().value_or(""), "invalid_json") << bad;
     }
