@@ -2,6 +2,7 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "server/errors.h"
 #include "server/routes.h"
@@ -89,6 +90,13 @@ ChatPrompt render_chat_prompt(ServerState& state, const RequestContext& context,
     } catch (const ChatRequestError& e) {
         throw api_errors::invalid_request(e.what(),
                                           e.param().empty() ? std::nullopt : std::optional(e.param()));
+    } catch (const nlohmann::json::exception& e) {
+        // A body shape the mapping did not expect: the client's mistake, though the mapping should have named
+        // the field; logged so that it gets a proper message.
+        spdlog::warn("chat mapping failed on a body without naming the field id={} error={}",
+                     context.request_id, e.what());
+        throw api_errors::invalid_request(
+            fmt::format("The request could not be mapped to the chat format: {}", e.what()));
     }
 }
 
