@@ -34,7 +34,8 @@ protected:
         Dockerfile file = Dockerfile::load(dockerfile());
         std::vector<std::string> args;
         for (const auto& arg : service_["command"]) args.push_back(arg.as<std::string>());
-        return effective_server_config(overlay(file.stages.back().env(), compose_environment(service_)), args);
+        return effective_server_config(overlay(file.stages.back().env(), compose_environment(service_)),
+                                       args);
     }
 
     YAML::Node service_;
@@ -43,7 +44,8 @@ protected:
 TEST_F(ComposeTest, BuildsTheCudaImage) {
     ASSERT_TRUE(service_["build"]);
     EXPECT_TRUE(std::filesystem::is_regular_file(dockerfile())) << dockerfile();
-    EXPECT_EQ(std::filesystem::canonical(dockerfile()), std::filesystem::canonical(docker_dir() / "Dockerfile"));
+    EXPECT_EQ(std::filesystem::canonical(dockerfile()),
+              std::filesystem::canonical(docker_dir() / "Dockerfile"));
     EXPECT_EQ(std::filesystem::canonical(docker_dir() / service_["build"]["context"].as<std::string>()),
               std::filesystem::canonical(source_dir()))
         << "the build context is the repository root (the Dockerfile copies scripts/ and the sources)";
@@ -56,7 +58,8 @@ TEST_F(ComposeTest, ReservesAnNvidiaGpu) {
     YAML::Node gpu = devices[0];
     EXPECT_EQ(gpu["driver"].as<std::string>(), "nvidia");
     bool has_gpu_capability = false;
-    for (const auto& c : gpu["capabilities"]) has_gpu_capability = has_gpu_capability || c.as<std::string>() == "gpu";
+    for (const auto& c : gpu["capabilities"])
+        has_gpu_capability = has_gpu_capability || c.as<std::string>() == "gpu";
     EXPECT_TRUE(has_gpu_capability);
     EXPECT_TRUE(gpu["count"] || gpu["device_ids"]);
     if (gpu["count"] && gpu["count"].as<std::string>() != "all") {
@@ -77,7 +80,8 @@ TEST_F(ComposeTest, MountsTheModelReadOnlyWhereServeLooks) {
             // Short syntax: SOURCE:TARGET[:ro]
             std::string text = volume.as<std::string>();
             std::smatch m;
-            if (!std::regex_match(text, m, std::regex(R"(([^:]+):([^:]+)(:(.*))?)")) || m[2] != model) continue;
+            if (!std::regex_match(text, m, std::regex(R"(([^:]+):([^:]+)(:(.*))?)")) || m[2] != model)
+                continue;
             mounted = true;
             EXPECT_EQ(m[4].str(), "ro") << "mount the model read-only";
         }

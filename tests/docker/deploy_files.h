@@ -37,7 +37,8 @@ std::vector<YamlDocument> load_k8s_documents();
 // there is none or more than one.
 YAML::Node only_of_kind(const std::vector<YamlDocument>& documents, const std::string& kind);
 
-// The lines of each fenced ```<language> block of a Markdown text, trimmed, blank and # comment lines dropped.
+// The lines of each fenced ```<language> block of a Markdown text, trimmed, blank and # comment lines
+// dropped.
 std::vector<std::vector<std::string>> markdown_code_blocks(const std::string& markdown,
                                                            const std::string& language);
 

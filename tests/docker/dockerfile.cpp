@@ -29,7 +29,8 @@ std::string upper(std::string s) {
 
 // ${NAME}, ${NAME:-default} and $NAME from `args`; unknown names become empty, as Docker does.
 std::string substitute(const std::string& text, const std::map<std::string, std::string>& args) {
-    static const std::regex variable(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*))");
+    static const std::regex variable(
+        R"(\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*))");
     std::string out;
     auto begin = std::sregex_iterator(text.begin(), text.end(), variable);
     size_t last = 0;
@@ -232,7 +233,8 @@ Dockerfile Dockerfile::parse(const std::string& text) {
         pending.clear();
     }
     if (!pending.empty()) {
-        throw std::runtime_error("Dockerfile line " + std::to_string(pending_line) + ": dangling continuation");
+        throw std::runtime_error("Dockerfile line " + std::to_string(pending_line) +
+                                 ": dangling continuation");
     }
 
     Dockerfile file;

@@ -20,8 +20,8 @@ struct DockerInstruction {
 };
 
 struct DockerStage {
-    std::string image;  // FROM's image, global ARG defaults substituted
-    std::string name;   // AS name; empty when unnamed
+    std::string image;                            // FROM's image, global ARG defaults substituted
+    std::string name;                             // AS name; empty when unnamed
     std::vector<DockerInstruction> instructions;  // those after FROM, in order
 
     std::vector<const DockerInstruction*> find(std::string_view keyword) const;

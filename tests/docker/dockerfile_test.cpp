@@ -66,7 +66,8 @@ TEST_P(DockerfileTest, BuildStageRunsExactlyTheReadmeBuildCommands) {
     }
     ASSERT_EQ(scripts.size(), 2u);
     EXPECT_EQ(scripts[0], "scripts/setup.sh build");
-    EXPECT_EQ(scripts[1].rfind(std::string("scripts/build.sh ") + GetParam().preset + " ", 0), 0u) << scripts[1];
+    EXPECT_EQ(scripts[1].rfind(std::string("scripts/build.sh ") + GetParam().preset + " ", 0), 0u)
+        << scripts[1];
 
     auto readme_blocks = markdown_code_blocks(read_file(source_dir() / "README.md"), "sh");
     bool documented = false;
@@ -78,19 +79,22 @@ TEST_P(DockerfileTest, BuildStageRunsExactlyTheReadmeBuildCommands) {
     // The preset and every -D option it sets exist (CMake would only warn about a misspelt option).
     auto presets = read_json(source_dir() / "CMakePresets.json");
     bool preset_found = false;
-    for (const auto& p : presets["configurePresets"]) preset_found = preset_found || p["name"] == GetParam().preset;
+    for (const auto& p : presets["configurePresets"])
+        preset_found = preset_found || p["name"] == GetParam().preset;
     EXPECT_TRUE(preset_found) << GetParam().preset;
     std::string cmake = read_file(source_dir() / "CMakeLists.txt");
     for (const auto& word : split_words(scripts[1])) {
         if (word.rfind("-D", 0) != 0) continue;
         std::string option = word.substr(2, word.find('=') - 2);
-        EXPECT_NE(cmake.find("option(" + option + " "), std::string::npos) << "unknown CMake option " << option;
+        EXPECT_NE(cmake.find("option(" + option + " "), std::string::npos)
+            << "unknown CMake option " << option;
     }
 
     // What leaves the build stage is the binary that preset built.
     std::string binary = std::string("build/") + GetParam().preset + "/tools/gptoss";
     bool copied = false;
-    for (const auto& command : build_->run_commands()) copied = copied || command.find(binary) != std::string::npos;
+    for (const auto& command : build_->run_commands())
+        copied = copied || command.find(binary) != std::string::npos;
     EXPECT_TRUE(copied) << "the build stage never picks up " << binary;
 }
 

@@ -13,8 +13,11 @@ double parse_duration_seconds(const std::string& text) {
     for (auto it = std::sregex_iterator(text.begin(), text.end(), part); it != std::sregex_iterator(); ++it) {
         double value = std::stod((*it)[1].str());
         std::string unit = (*it)[2].str();
-        seconds += unit == "h" ? value * 3600 : unit == "m" ? value * 60 : unit == "s" ? value
-                   : unit == "ms" ? value / 1e3 : value / 1e6;
+        seconds += unit == "h"    ? value * 3600
+                   : unit == "m"  ? value * 60
+                   : unit == "s"  ? value
+                   : unit == "ms" ? value / 1e3
+                                  : value / 1e6;
     }
     return seconds;
 }

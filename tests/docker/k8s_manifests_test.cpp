@@ -155,7 +155,8 @@ protected:
     ServerConfig server_config() const {
         std::vector<std::string> args;
         for (const auto& a : container_["args"]) args.push_back(a.as<std::string>());
-        return effective_server_config(overlay(image_.stages.back().env(), k8s_literal_env(container_)), args);
+        return effective_server_config(overlay(image_.stages.back().env(), k8s_literal_env(container_)),
+                                       args);
     }
 
     // The containerPort a probe or Service refers to, by name or number; 0 when none matches.
@@ -174,7 +175,8 @@ protected:
 };
 
 TEST_F(K8sDeploymentTest, SelectorMatchesThePodTemplate) {
-    EXPECT_TRUE(selects(labels_of(deployment_["spec"]["selector"]["matchLabels"]), labels_of(pod_["metadata"]["labels"])));
+    EXPECT_TRUE(selects(labels_of(deployment_["spec"]["selector"]["matchLabels"]),
+                        labels_of(pod_["metadata"]["labels"])));
 }
 
 TEST_F(K8sDeploymentTest, RunsTheImageEntrypointOnTheServePort) {
@@ -204,7 +206,8 @@ TEST_F(K8sDeploymentTest, RequestsOneGpu) {
     ASSERT_TRUE(resources["limits"]["nvidia.com/gpu"]) << "extended resources are set in limits";
     EXPECT_GE(resources["limits"]["nvidia.com/gpu"].as<int>(), 1);
     if (resources["requests"]["nvidia.com/gpu"]) {
-        EXPECT_EQ(resources["requests"]["nvidia.com/gpu"].as<int>(), resources["limits"]["nvidia.com/gpu"].as<int>())
+        EXPECT_EQ(resources["requests"]["nvidia.com/gpu"].as<int>(),
+                  resources["limits"]["nvidia.com/gpu"].as<int>())
             << "Kubernetes rejects GPU requests that differ from the limits";
     }
 }
@@ -226,8 +229,9 @@ TEST_F(K8sDeploymentTest, MountsTheModelVolumeWhereServeLooks) {
     ASSERT_TRUE(claim);
     bool claimed = false;
     for (const auto& v : pod_["spec"]["volumes"]) {
-        claimed = claimed || (v["persistentVolumeClaim"] && v["persistentVolumeClaim"]["claimName"].as<std::string>() ==
-                                                                claim["metadata"]["name"].as<std::string>());
+        claimed = claimed ||
+                  (v["persistentVolumeClaim"] && v["persistentVolumeClaim"]["claimName"].as<std::string>() ==
+                                                     claim["metadata"]["name"].as<std::string>());
     }
     EXPECT_TRUE(claimed);
 }
@@ -272,12 +276,14 @@ TEST_F(K8sDeploymentTest, ServiceSelectsThePodsAndTargetsTheServePort) {
 TEST_F(K8sDeploymentTest, ServiceMonitorScrapesMetricsThroughTheService) {
     YAML::Node monitor = only_of_kind(documents_, "ServiceMonitor");
     ASSERT_TRUE(monitor);
-    EXPECT_TRUE(selects(labels_of(monitor["spec"]["selector"]["matchLabels"]), labels_of(service_["metadata"]["labels"])));
+    EXPECT_TRUE(selects(labels_of(monitor["spec"]["selector"]["matchLabels"]),
+                        labels_of(service_["metadata"]["labels"])));
     std::set<std::string> port_names;
     for (const auto& p : service_["spec"]["ports"]) port_names.insert(p["name"].as<std::string>());
     ASSERT_GE(monitor["spec"]["endpoints"].size(), 1u);
     for (const auto& e : monitor["spec"]["endpoints"]) {
-        EXPECT_TRUE(port_names.count(e["port"].as<std::string>())) << "endpoint port must name a Service port";
+        EXPECT_TRUE(port_names.count(e["port"].as<std::string>()))
+            << "endpoint port must name a Service port";
         EXPECT_EQ(e["path"].as<std::string>(), "/metrics");
     }
 }

@@ -24,9 +24,9 @@ namespace {
 constexpr const char* kQueueGauge = "# TYPE gptoss:num_requests_waiting gauge";
 
 struct Launch {
-    std::vector<std::string> entrypoint;  // the image's ENTRYPOINT words
-    std::vector<std::string> args;        // arguments after them (compose command / k8s args)
-    EnvMap env;                           // the container's GPTOSS_* environment
+    std::vector<std::string> entrypoint;   // the image's ENTRYPOINT words
+    std::vector<std::string> args;         // arguments after them (compose command / k8s args)
+    EnvMap env;                            // the container's GPTOSS_* environment
     std::vector<std::string> healthcheck;  // the container's health command; empty for an HTTP probe
 };
 
@@ -41,12 +41,14 @@ Launch from_image(const char* dockerfile) {
 }
 
 Launch from_compose() {
-    YAML::Node service = load_yaml_documents(docker_dir() / "compose.yaml")[0].node["services"].begin()->second;
+    YAML::Node service =
+        load_yaml_documents(docker_dir() / "compose.yaml")[0].node["services"].begin()->second;
     Launch launch = from_image("Dockerfile");
     launch.env = overlay(launch.env, compose_environment(service));
     for (const auto& a : service["command"]) launch.args.push_back(a.as<std::string>());
     std::vector<std::string> test;
-    for (const auto& w : service["healthcheck"]["test"]) test.push_back(compose_unescape(w.as<std::string>()));
+    for (const auto& w : service["healthcheck"]["test"])
+        test.push_back(compose_unescape(w.as<std::string>()));
     if (test[0] == "CMD-SHELL") {
         launch.healthcheck = {"/bin/sh", "-c", test[1]};
     } else {
@@ -119,7 +121,8 @@ TEST_P(ServeEntrypointTest, ServesHealthModelsAndMetricsThenDrainsOnSigterm) {
     nlohmann::json list = nlohmann::json::parse(models->body);
     EXPECT_EQ(list.value("object", ""), "list");
     bool listed = false;
-    for (const auto& model : list.value("data", nlohmann::json::array())) listed = listed || model["id"] == served_name;
+    for (const auto& model : list.value("data", nlohmann::json::array()))
+        listed = listed || model["id"] == served_name;
     EXPECT_TRUE(listed) << served_name << " not in " << models->body;
 
     auto metrics = client.Get("/metrics");
@@ -133,7 +136,8 @@ TEST_P(ServeEntrypointTest, ServesHealthModelsAndMetricsThenDrainsOnSigterm) {
         EXPECT_EQ(run_with_environment(launch.healthcheck, env), 0) << "the image's health command failed";
     }
 
-    auto exit_code = server.terminate(std::chrono::seconds(static_cast<int>(config.drain_timeout_seconds) + 15));
+    auto exit_code =
+        server.terminate(std::chrono::seconds(static_cast<int>(config.drain_timeout_seconds) + 15));
     ASSERT_TRUE(exit_code) << "gptoss serve did not exit after SIGTERM; output:\n" << server.log();
     EXPECT_EQ(*exit_code, 0) << server.log();
 }

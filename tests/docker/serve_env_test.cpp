@@ -16,7 +16,8 @@ namespace {
 TEST(ServeEnvironment, HelpListsEveryFlagWithItsVariable) {
     auto flags = serve_env_flags();
     // A few flags every deployment file relies on, so that a change to --help's layout cannot empty the list.
-    for (const char* flag : {"model", "host", "port", "backend", "drain-timeout", "max-num-seqs", "api-key"}) {
+    for (const char* flag :
+         {"model", "host", "port", "backend", "drain-timeout", "max-num-seqs", "api-key"}) {
         std::string env = FlagSet::env_name(flag);
         ASSERT_TRUE(flags.count(env)) << env;
         EXPECT_EQ(flags.at(env), flag);
@@ -30,7 +31,8 @@ TEST(ServeEnvironment, EveryGptossVariableInDockerIsAServeFlag) {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(docker_dir())) {
         if (!entry.is_regular_file()) continue;
         std::string text = read_file(entry.path());
-        for (auto it = std::sregex_iterator(text.begin(), text.end(), variable); it != std::sregex_iterator(); ++it) {
+        for (auto it = std::sregex_iterator(text.begin(), text.end(), variable); it != std::sregex_iterator();
+             ++it) {
             ++checked;
             EXPECT_TRUE(flags.count(it->str()))
                 << std::filesystem::relative(entry.path(), source_dir()).string() << ": " << it->str()
@@ -74,6 +76,20 @@ TEST(ServeEnvironment, EveryDeploymentsSettingsParseAsServeFlags) {
             EXPECT_EQ(std::to_string(config.engine.max_num_seqs), env.at("GPTOSS_MAX_NUM_SEQS"));
         }
     }
+}
+
+TEST(ServeEnvironment, DeploymentGuideTablesEveryFlag) {
+    // docs/DEPLOYMENT.md's configuration table: rows "| `--flag` | `GPTOSS_FLAG` | ...".
+    std::string guide = read_file(source_dir() / "docs" / "DEPLOYMENT.md");
+    static const std::regex row(R"(\n\| `--([a-z0-9-]+)` \| `(GPTOSS_[A-Z0-9_]+)` \|)");
+    std::map<std::string, std::string> tabled;  // env -> flag
+    for (auto it = std::sregex_iterator(guide.begin(), guide.end(), row); it != std::sregex_iterator();
+         ++it) {
+        EXPECT_EQ((*it)[2].str(), FlagSet::env_name((*it)[1].str()));
+        tabled[(*it)[2].str()] = (*it)[1].str();
+    }
+    EXPECT_EQ(tabled, serve_env_flags())
+        << "docs/DEPLOYMENT.md's configuration table differs from serve's flags";
 }
 
 TEST(ServeEnvironment, AMisspeltValueFailsAsItWouldInTheContainer) {

@@ -62,7 +62,8 @@ std::map<std::string, std::string> serve_env_flags() {
     std::string help = serve_help();
     std::set<std::string> env_names;
     static const std::regex env_tag(R"(\[env (GPTOSS_[A-Z0-9_]+)\])");
-    for (auto it = std::sregex_iterator(help.begin(), help.end(), env_tag); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(help.begin(), help.end(), env_tag); it != std::sregex_iterator();
+         ++it) {
         env_names.insert((*it)[1].str());
     }
     // A flag starts a help line ("  --name VALUE ..."); long ones wrap their text onto the next line.

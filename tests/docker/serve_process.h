@@ -28,7 +28,8 @@ public:
     ServeProcess(const ServeProcess&) = delete;
     ServeProcess& operator=(const ServeProcess&) = delete;
 
-    // Polls GET /health on 127.0.0.1:port until it answers 200; false when the process exits or time runs out.
+    // Polls GET /health on 127.0.0.1:port until it answers 200; false when the process exits or time runs
+    // out.
     bool wait_until_healthy(int port, std::chrono::seconds timeout);
     // Sends SIGTERM and waits; the exit code, or nullopt if it did not exit normally in time (then killed).
     std::optional<int> terminate(std::chrono::seconds timeout);
