@@ -125,7 +125,7 @@ TEST_P(DockerfileTest, RunsAsANumericNonRootUser) {
     // The user exists in the image with that uid.
     std::string runtime_commands;
     for (const auto& command : runtime_->run_commands()) runtime_commands += command + "\n";
-    EXPECT_NE(runtime_commands.find("useradd --system --uid " + uid + " "), std::string::npos);
+    EXPECT_NE(runtime_commands.find("useradd --uid " + uid + " "), std::string::npos);
 }
 
 TEST_P(DockerfileTest, ServesTheMountedModelOnTheExposedPort) {
