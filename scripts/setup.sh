@@ -2,6 +2,7 @@
 # Installs what gptoss needs, once: only missing packages, one apt-get update.
 #   scripts/setup.sh          everything to build and test (Debian 12)
 #   scripts/setup.sh build    only what building the server needs (also used by docker/Dockerfile*)
+# The package names are the same on Debian 12 and Ubuntu 24.04 (the CUDA images' base, packages from universe).
 # Node.js 20 and npm come with the machine image (Debian's nodejs is older; it is not installed here).
 set -euo pipefail
 
@@ -12,7 +13,7 @@ build_packages=(
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
-  clang libclang-rt-14-dev libomp-dev clang-format
+  clang libclang-rt-dev libomp-dev clang-format
   prometheus
 )
 case "$profile" in
