@@ -25,6 +25,7 @@
 #include "cuda/pinned_buffer.h"
 #include "cuda/step_plan.h"
 #include "cuda/workspace.h"
+#include "engine/cpu/batch_validation.h"
 #include "engine/cpu/ops.h"
 #include "engine/sampler.h"
 

@@ -52,7 +52,7 @@ StepPlan make_step_plan(const BatchInputs& in, const ModelConfig& config, int nu
     // Sampled rows: GPU ones first, then host ones; each is the sequence's last token of this step.
     std::vector<int32_t> host_rows, host_seqs;
     for (int s = 0; s < in.num_seqs; ++s) {
-        if (!in.sample[s]) continue;
+        if (in.sample.empty() || !in.sample[s]) continue;
         const SequenceSampling& sampling = in.sampling[s];
         const SamplingParams& params = *sampling.params;
         plan.any_logprobs |= params.logprobs;

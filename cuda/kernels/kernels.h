@@ -80,7 +80,8 @@ private:
 
 // ---- rope.cu ------------------------------------------------------------------------------------------
 // YaRN RoPE in place, half-split (NeoX) pairs (x[i], x[i + D/2]): angle = inv_freq[i] * float(position) in
-// float32, C = cos(angle) * scaling, S = sin(angle) * scaling (the CPU rule of make_rope_table/apply_rope).
+// float32, C = float(cos(angle)) * scaling, S = float(sin(angle)) * scaling with cos/sin in double (the CPU
+// rule of make_rope_table / apply_rope).
 // Rotates heads [0, num_heads) of each row; rows are row_stride floats apart (q and k sit side by side).
 struct RopeArgs {
     float* x = nullptr;  // [T, row_stride] float32; head h of token t at x + t * row_stride + h * D
