@@ -26,7 +26,8 @@ SingleSequenceDriver::SingleSequenceDriver(ModelRunner& runner, int max_len, Opt
 }
 
 StepOutput SingleSequenceDriver::step(std::span<const int32_t> tokens, int begin, int end,
-                                      const SequenceSampling* sampling, std::span<const int32_t> logits_rows) {
+                                      const SequenceSampling* sampling,
+                                      std::span<const int32_t> logits_rows) {
     const int n = end - begin;
     const int BS = options_.block_size;
     const int num_blocks = (end + BS - 1) / BS;
@@ -50,7 +51,8 @@ StepOutput SingleSequenceDriver::step(std::span<const int32_t> tokens, int begin
     return runner_.execute(in);
 }
 
-std::vector<float> SingleSequenceDriver::score(std::span<const int32_t> ids, std::span<const int32_t> positions) {
+std::vector<float> SingleSequenceDriver::score(std::span<const int32_t> ids,
+                                               std::span<const int32_t> positions) {
     const int T = static_cast<int>(ids.size());
     if (T == 0 || T > max_len_) {
         throw std::invalid_argument(fmt::format("score: {} tokens (the driver holds 1 to {})", T, max_len_));
@@ -60,7 +62,8 @@ std::vector<float> SingleSequenceDriver::score(std::span<const int32_t> ids, std
         for (int p = 0; p < T; ++p) wanted.push_back(p);
     }
     for (int32_t p : wanted) {
-        if (p < 0 || p >= T) throw std::invalid_argument(fmt::format("score: position {} is not in [0, {})", p, T));
+        if (p < 0 || p >= T)
+            throw std::invalid_argument(fmt::format("score: position {} is not in [0, {})", p, T));
     }
     const int chunk = options_.prefill_chunk > 0 ? options_.prefill_chunk : T;
     const size_t V = runner_.config().vocab_size;
@@ -91,8 +94,8 @@ std::vector<int32_t> SingleSequenceDriver::generate(std::span<const int32_t> pro
     const int P = static_cast<int>(prompt.size());
     if (P == 0) throw std::invalid_argument("generate: the prompt is empty");
     if (P + max_tokens > max_len_) {
-        throw std::invalid_argument(
-            fmt::format("generate: {} prompt + {} new tokens exceed the driver's {}", P, max_tokens, max_len_));
+        throw std::invalid_argument(fmt::format("generate: {} prompt + {} new tokens exceed the driver's {}",
+                                                P, max_tokens, max_len_));
     }
     std::vector<int32_t> tokens(prompt.begin(), prompt.end());
     std::vector<int32_t> output;

@@ -1,7 +1,7 @@
 // SingleSequenceDriver: runs one sequence through a ModelRunner without the scheduler, for `gptoss score`,
-// `gptoss generate`, benchmarks and tests. Pages are contiguous (logical block b is page b in both pools, none
-// released) and each step is one BatchInputs: the prompt in chunks of at most `prefill_chunk` tokens, then
-// one token per step.
+// `gptoss generate`, benchmarks and tests. Pages are contiguous (logical block b is page b in both pools,
+// none released) and each step is one BatchInputs: the prompt in chunks of at most `prefill_chunk` tokens,
+// then one token per step.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +22,15 @@ public:
 
     // Allocates the runner's KV cache for sequences of up to max_len tokens (call once per runner).
     SingleSequenceDriver(ModelRunner& runner, int max_len, Options options);
-    SingleSequenceDriver(ModelRunner& runner, int max_len) : SingleSequenceDriver(runner, max_len, Options{}) {}
+    SingleSequenceDriver(ModelRunner& runner, int max_len)
+        : SingleSequenceDriver(runner, max_len, Options{}) {}
 
     // Float32 logits at the given positions of `ids` ([positions.size(), V]); all positions when empty.
     std::vector<float> score(std::span<const int32_t> ids, std::span<const int32_t> positions = {});
 
     // Generates up to max_tokens tokens after `prompt`; stops after emitting a token of stop_token_ids.
-    std::vector<int32_t> generate(std::span<const int32_t> prompt, int max_tokens, const SamplingParams& sampling,
+    std::vector<int32_t> generate(std::span<const int32_t> prompt, int max_tokens,
+                                  const SamplingParams& sampling,
                                   std::span<const int32_t> stop_token_ids = {});
 
     // Wall time of the last call's prefill steps and decode steps, in seconds.

@@ -17,12 +17,13 @@ void check_size(const char* field, size_t actual, size_t expected) {
     if (actual != expected) fail(fmt::format("{} has {} entries, expected {}", field, actual, expected));
 }
 
-// Every block a query of sequence s can read (logical blocks [first_needed, last_needed]) must be a valid page.
+// Every block a query of sequence s can read (logical blocks [first_needed, last_needed]) must be a valid
+// page.
 void check_blocks(const char* pool, const std::vector<int32_t>& table, int stride, int s, int first_block,
                   int first_needed, int last_needed, int num_blocks) {
     if (first_needed < first_block) {
-        fail(fmt::format("{} pool: sequence {} needs logical block {} but its table starts at block {}", pool, s,
-                         first_needed, first_block));
+        fail(fmt::format("{} pool: sequence {} needs logical block {} but its table starts at block {}", pool,
+                         s, first_needed, first_block));
     }
     if (last_needed - first_block >= stride) {
         fail(fmt::format("{} pool: sequence {} needs logical block {} but the table stride is {}", pool, s,
@@ -31,8 +32,8 @@ void check_blocks(const char* pool, const std::vector<int32_t>& table, int strid
     for (int b = first_needed; b <= last_needed; ++b) {
         const int32_t id = table[static_cast<size_t>(s) * stride + (b - first_block)];
         if (id < 0 || id >= num_blocks) {
-            fail(fmt::format("{} pool: sequence {} logical block {} maps to page {} (pool has {})", pool, s, b, id,
-                             num_blocks));
+            fail(fmt::format("{} pool: sequence {} logical block {} maps to page {} (pool has {})", pool, s,
+                             b, id, num_blocks));
         }
     }
 }
@@ -69,7 +70,8 @@ void validate_batch_inputs(const BatchInputs& in, const ModelConfig& config, con
     const bool has_full = config.num_full_layers() > 0, has_window = config.num_sliding_layers() > 0;
     const int BS = in.block_size;
     if (has_full) {
-        check_size("full_block_table", in.full_block_table.size(), static_cast<size_t>(S) * in.full_table_stride);
+        check_size("full_block_table", in.full_block_table.size(),
+                   static_cast<size_t>(S) * in.full_table_stride);
         check_slots("full_slot_mapping", in.full_slot_mapping, T, int64_t{layout.num_full_blocks} * BS);
     }
     if (has_window) {
@@ -97,22 +99,24 @@ void validate_batch_inputs(const BatchInputs& in, const ModelConfig& config, con
         }
         if (has_window) {
             const int first_key = std::max(0, lowest - config.sliding_window + 1);
-            check_blocks("windowed", in.window_block_table, in.window_table_stride, s, in.window_first_block[s],
-                         first_key / BS, highest / BS, layout.num_window_blocks);
+            check_blocks("windowed", in.window_block_table, in.window_table_stride, s,
+                         in.window_first_block[s], first_key / BS, highest / BS, layout.num_window_blocks);
         }
     }
     if (!in.sample.empty()) {
         check_size("sample", in.sample.size(), S);
         for (int s = 0; s < S; ++s) {
             if (!in.sample[s]) continue;
-            if (in.query_start[s + 1] == in.query_start[s]) fail(fmt::format("sequence {} samples without tokens", s));
+            if (in.query_start[s + 1] == in.query_start[s])
+                fail(fmt::format("sequence {} samples without tokens", s));
             if (in.sampling.size() != static_cast<size_t>(S) || !in.sampling[s].params) {
                 fail(fmt::format("sequence {} samples but has no sampling params", s));
             }
         }
     }
     for (int32_t index : in.logits_token_indices) {
-        if (index < 0 || index >= T) fail(fmt::format("logits_token_indices holds {} (num_tokens {})", index, T));
+        if (index < 0 || index >= T)
+            fail(fmt::format("logits_token_indices holds {} (num_tokens {})", index, T));
     }
 }
 

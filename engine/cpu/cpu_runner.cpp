@@ -55,8 +55,8 @@ public:
 
     void allocate_kv_cache(const KvCacheLayout& layout) override {
         if (layout.block_size <= 0 || layout.num_full_blocks < 0 || layout.num_window_blocks < 0) {
-            throw std::invalid_argument(fmt::format("KV cache layout: bad block_size {} or block counts",
-                                                    layout.block_size));
+            throw std::invalid_argument(
+                fmt::format("KV cache layout: bad block_size {} or block counts", layout.block_size));
         }
         layout_ = layout;
         const int64_t row = int64_t{config_.num_key_value_heads} * config_.head_dim;
@@ -85,15 +85,18 @@ private:
     KvPool full_, window_;
 
     // Activations of the step, reused across steps.
-    std::vector<float> x_;         // [T, H] residual stream
-    std::vector<float> h_;         // [T, H] normalised
-    std::vector<float> q_;         // [T, Hq * D]
-    std::vector<float> k_, v_;     // [T, Hkv * D]
-    std::vector<float> attn_;      // [T, Hq * D]
-    std::vector<float> proj_;      // [T, H] attention output projection / MoE output
-    std::vector<float> router_;    // [T, E]
-    std::vector<int32_t> topk_;    // [T, K]
-    std::vector<float> topk_w_;    // [T, K]
+    std::vector<float> x_;                  // [T, H] residual stream
+    std::vector<float> h_;                  // [T, H] normalised
+    std::vector<float> q_;                  // [T, Hq * D]
+    std::vector<float> k_, v_;              // [T, Hkv * D]
+    std::vector<float> attn_;               // [T, Hq * D]
+    std::vector<float> proj_;               // [T, H] attention output projection / MoE output
+    std::vector<float> router_;             // [T, E]
+    std::vector<int32_t> topk_;             // [T, K]
+    std::vector<float> topk_w_;             // [T, K]
+    std::vector<float> final_x_, final_h_;  // [N, H] rows that need logits, before and after the final norm
+    std::vector<float> logits_;             // [N, V]
+    std::vector<float> scratch_;            // [V] the sampler modifies its input
 };
 
 void CpuRunner::forward_layer(int layer, const BatchInputs& in) {
@@ -116,10 +119,10 @@ void CpuRunner::forward_layer(int layer, const BatchInputs& in) {
     cpu::KvLayerView cache{pool.k.data() + offset, pool.v.data() + offset, layout_.block_size,
                            c.num_key_value_heads, c.head_dim};
     cpu::write_kv(k_.data(), v_.data(), sliding ? in.window_slot_mapping : in.full_slot_mapping, cache);
-    cpu::BlockTableView blocks = sliding ? cpu::BlockTableView{in.window_block_table.data(),
-                                                               in.window_table_stride, in.window_first_block.data()}
-                                         : cpu::BlockTableView{in.full_block_table.data(), in.full_table_stride,
-                                                               nullptr};
+    cpu::BlockTableView blocks =
+        sliding ? cpu::BlockTableView{in.window_block_table.data(), in.window_table_stride,
+                                      in.window_first_block.data()}
+                : cpu::BlockTableView{in.full_block_table.data(), in.full_table_stride, nullptr};
     cpu::attention(q_.data(), cache, blocks, in.query_start, in.positions, c.num_attention_heads,
                    sliding ? c.sliding_window : 0, w.sinks.bf16(), attn_.data());
     cpu::linear(attn_.data(), w.o_proj_weight.bf16(), w.o_proj_bias.bf16(), T, Q, H, proj_.data());
@@ -128,7 +131,8 @@ void CpuRunner::forward_layer(int layer, const BatchInputs& in) {
     cpu::rmsnorm(x_.data(), w.post_attention_layernorm.bf16(), eps, T, H, h_.data());
     cpu::linear(h_.data(), w.router_weight.bf16(), w.router_bias.bf16(), T, H, c.num_local_experts,
                 router_.data());
-    cpu::router_topk(router_.data(), T, c.num_local_experts, c.num_experts_per_tok, topk_.data(), topk_w_.data());
+    cpu::router_topk(router_.data(), T, c.num_local_experts, c.num_experts_per_tok, topk_.data(),
+                     topk_w_.data());
     cpu::moe(h_.data(), topk_.data(), topk_w_.data(), T, w, c, proj_.data());
     for (int64_t i = 0; i < int64_t{T} * H; ++i) x_[i] += proj_[i];
 }
@@ -171,14 +175,16 @@ StepOutput CpuRunner::execute(const BatchInputs& in) {
 
     const std::vector<int32_t> rows = rows_needing_logits(in);
     const int N = static_cast<int>(rows.size());
-    std::vector<float> gathered(size_t(N) * H), normed(size_t(N) * H);  // [N, H]
-    for (int i = 0; i < N; ++i) std::copy_n(&x_[size_t(rows[i]) * H], H, &gathered[size_t(i) * H]);
-    cpu::rmsnorm(gathered.data(), weights_->norm.bf16(), static_cast<float>(c.rms_norm_eps), N, H, normed.data());
-    std::vector<float> logits(size_t(N) * V);  // [N, V]
-    cpu::linear(normed.data(), weights_->lm_head.bf16(), nullptr, N, H, V, logits.data());
+    final_x_.resize(size_t(N) * H);
+    final_h_.resize(size_t(N) * H);
+    logits_.resize(size_t(N) * V);
+    for (int i = 0; i < N; ++i) std::copy_n(&x_[size_t(rows[i]) * H], H, &final_x_[size_t(i) * H]);
+    cpu::rmsnorm(final_x_.data(), weights_->norm.bf16(), static_cast<float>(c.rms_norm_eps), N, H,
+                 final_h_.data());
+    cpu::linear(final_h_.data(), weights_->lm_head.bf16(), nullptr, N, H, V, logits_.data());
     auto logits_row = [&](int32_t token_row) {
         size_t i = std::lower_bound(rows.begin(), rows.end(), token_row) - rows.begin();
-        return logits.data() + i * V;
+        return logits_.data() + i * V;
     };
 
     bool any_logprobs = false;
@@ -186,12 +192,13 @@ StepOutput CpuRunner::execute(const BatchInputs& in) {
         any_logprobs |= !in.sample.empty() && in.sample[s] && in.sampling[s].params->logprobs;
     }
     if (any_logprobs) out.logprobs.resize(in.num_seqs);
-    std::vector<float> scratch(V);  // [V] the sampler modifies its input
+    scratch_.resize(V);
     for (int s = 0; s < in.num_seqs; ++s) {
         if (in.sample.empty() || !in.sample[s]) continue;
         const float* row = logits_row(in.query_start[s + 1] - 1);
-        std::copy_n(row, V, scratch.data());
-        out.sampled_tokens[s] = sample_token(scratch, in.sampling[s], any_logprobs ? &out.logprobs[s] : nullptr);
+        std::copy_n(row, V, scratch_.data());
+        out.sampled_tokens[s] =
+            sample_token(scratch_, in.sampling[s], any_logprobs ? &out.logprobs[s] : nullptr);
     }
     out.logits.resize(in.logits_token_indices.size() * size_t(V));
     for (size_t i = 0; i < in.logits_token_indices.size(); ++i) {

@@ -11,23 +11,27 @@ namespace gptoss::cpu::kernels {
 namespace avx2 {
 void matmul_rows(const float* x, int T, const WeightMatrix& w, const uint16_t* bias, int r_begin, int r_end,
                  float* y, int64_t y_stride, float* panel);
-void dot_rows(const float* q, int num_rows, const float* k, int n, float scale, float* out);
-void axpy(float alpha, const float* x, float* y, int n);
+void attention_scores(const float* const* q_rows, int num_rows, int head_dim, const float* k,
+                      int64_t key_stride, int num_keys, float scale, float* scores, int64_t score_stride);
+void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
+                      int num_rows, const float* v, int64_t key_stride, int head_dim);
 }  // namespace avx2
 #endif
 namespace generic {
 void matmul_rows(const float* x, int T, const WeightMatrix& w, const uint16_t* bias, int r_begin, int r_end,
                  float* y, int64_t y_stride, float* panel);
-void dot_rows(const float* q, int num_rows, const float* k, int n, float scale, float* out);
-void axpy(float alpha, const float* x, float* y, int n);
+void attention_scores(const float* const* q_rows, int num_rows, int head_dim, const float* k,
+                      int64_t key_stride, int num_keys, float scale, float* scores, int64_t score_stride);
+void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
+                      int num_rows, const float* v, int64_t key_stride, int head_dim);
 }  // namespace generic
 
 namespace {
 
 struct Table {
     decltype(&generic::matmul_rows) matmul_rows;
-    decltype(&generic::dot_rows) dot_rows;
-    decltype(&generic::axpy) axpy;
+    decltype(&generic::attention_scores) attention_scores;
+    decltype(&generic::attention_values) attention_values;
     const char* name;
 };
 
@@ -35,10 +39,10 @@ Table pick() {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        return {avx2::matmul_rows, avx2::dot_rows, avx2::axpy, "avx2"};
+        return {avx2::matmul_rows, avx2::attention_scores, avx2::attention_values, "avx2"};
     }
 #endif
-    return {generic::matmul_rows, generic::dot_rows, generic::axpy, "generic"};
+    return {generic::matmul_rows, generic::attention_scores, generic::attention_values, "generic"};
 }
 
 const Table& table() {
@@ -62,12 +66,15 @@ void matmul_rows(const float* x, int num_tokens, const WeightMatrix& w, const ui
     table().matmul_rows(x, num_tokens, w, bias, r_begin, r_end, y, y_stride, panel_for(w.cols));
 }
 
-void dot_rows(const float* q, int num_rows, const float* k, int n, float scale, float* out) {
-    table().dot_rows(q, num_rows, k, n, scale, out);
+void attention_scores(const float* const* q_rows, int num_rows, int head_dim, const float* k,
+                      int64_t key_stride, int num_keys, float scale, float* scores, int64_t score_stride) {
+    table().attention_scores(q_rows, num_rows, head_dim, k, key_stride, num_keys, scale, scores,
+                             score_stride);
 }
 
-void axpy(float alpha, const float* x, float* y, int n) {
-    table().axpy(alpha, x, y, n);
+void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
+                      int num_rows, const float* v, int64_t key_stride, int head_dim) {
+    table().attention_values(p_rows, out_rows, begin, end, num_rows, v, key_stride, head_dim);
 }
 
 const char* isa_name() {

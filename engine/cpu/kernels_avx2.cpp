@@ -11,15 +11,34 @@ namespace {
 
 using V = __m256;
 
-inline V vzero() { return _mm256_setzero_ps(); }
-inline V vload(const float* p) { return _mm256_loadu_ps(p); }
-inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
-inline V vset1(float f) { return _mm256_set1_ps(f); }
-inline V vfma(V a, V b, V acc) { return _mm256_fmadd_ps(a, b, acc); }
+inline V vzero() {
+    return _mm256_setzero_ps();
+}
+inline V vload(const float* p) {
+    return _mm256_loadu_ps(p);
+}
+inline void vstore(float* p, V v) {
+    _mm256_storeu_ps(p, v);
+}
+inline V vset1(float f) {
+    return _mm256_set1_ps(f);
+}
+inline V vfma(V a, V b, V acc) {
+    return _mm256_fmadd_ps(a, b, acc);
+}
 inline float vhsum(V v) {
-    __m128 quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // l0+l4 .. l3+l7
-    __m128 pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));                          // (l0+l4)+(l2+l6), ...
-    return _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)));
+    __m128 pairs = _mm_hadd_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // l0+l1 .. l6+l7
+    __m128 halves = _mm_hadd_ps(pairs, pairs);  // (l0+l1)+(l2+l3), (l4+l5)+(l6+l7)
+    return _mm_cvtss_f32(_mm_add_ss(halves, _mm_movehdup_ps(halves)));
+}
+inline void vhsum8(const V in[8], float out[8]) {
+    // hadd(hadd(a, b), hadd(c, d)) = [a0123, b0123, c0123, d0123 | a4567, b4567, c4567, d4567] with
+    // a0123 = (a0+a1)+(a2+a3); adding the two halves completes each vector's sum in vhsum's order.
+    V abcd = _mm256_hadd_ps(_mm256_hadd_ps(in[0], in[1]), _mm256_hadd_ps(in[2], in[3]));
+    V efgh = _mm256_hadd_ps(_mm256_hadd_ps(in[4], in[5]), _mm256_hadd_ps(in[6], in[7]));
+    V sums =
+        _mm256_add_ps(_mm256_permute2f128_ps(abcd, efgh, 0x20), _mm256_permute2f128_ps(abcd, efgh, 0x31));
+    _mm256_storeu_ps(out, sums);
 }
 inline V vload_bf16(const uint16_t* p) {
     __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -52,11 +71,13 @@ void matmul_rows(const float* x, int T, const WeightMatrix& w, const uint16_t* b
                  float* y, int64_t y_stride, float* panel) {
     matmul_rows_impl(x, T, w, bias, r_begin, r_end, y, y_stride, panel);
 }
-void dot_rows(const float* q, int num_rows, const float* k, int n, float scale, float* out) {
-    dot_rows_impl(q, num_rows, k, n, scale, out);
+void attention_scores(const float* const* q_rows, int num_rows, int head_dim, const float* k,
+                      int64_t key_stride, int num_keys, float scale, float* scores, int64_t score_stride) {
+    attention_scores_impl(q_rows, num_rows, head_dim, k, key_stride, num_keys, scale, scores, score_stride);
 }
-void axpy(float alpha, const float* x, float* y, int n) {
-    axpy_impl(alpha, x, y, n);
+void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
+                      int num_rows, const float* v, int64_t key_stride, int head_dim) {
+    attention_values_impl(p_rows, out_rows, begin, end, num_rows, v, key_stride, head_dim);
 }
 
 }  // namespace gptoss::cpu::kernels::avx2

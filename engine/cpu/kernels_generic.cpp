@@ -10,7 +10,9 @@ struct V {
     float l[8];
 };
 
-inline V vzero() { return V{}; }
+inline V vzero() {
+    return V{};
+}
 inline V vload(const float* p) {
     V v;
     for (int i = 0; i < 8; ++i) v.l[i] = p[i];
@@ -33,7 +35,10 @@ inline V vfma(V a, V b, V acc) {
     return acc;
 }
 inline float vhsum(V v) {
-    return ((v.l[0] + v.l[4]) + (v.l[2] + v.l[6])) + ((v.l[1] + v.l[5]) + (v.l[3] + v.l[7]));
+    return ((v.l[0] + v.l[1]) + (v.l[2] + v.l[3])) + ((v.l[4] + v.l[5]) + (v.l[6] + v.l[7]));
+}
+inline void vhsum8(const V in[8], float out[8]) {
+    for (int i = 0; i < 8; ++i) out[i] = vhsum(in[i]);
 }
 inline V vload_bf16(const uint16_t* p) {
     V v;
@@ -59,11 +64,13 @@ void matmul_rows(const float* x, int T, const WeightMatrix& w, const uint16_t* b
                  float* y, int64_t y_stride, float* panel) {
     matmul_rows_impl(x, T, w, bias, r_begin, r_end, y, y_stride, panel);
 }
-void dot_rows(const float* q, int num_rows, const float* k, int n, float scale, float* out) {
-    dot_rows_impl(q, num_rows, k, n, scale, out);
+void attention_scores(const float* const* q_rows, int num_rows, int head_dim, const float* k,
+                      int64_t key_stride, int num_keys, float scale, float* scores, int64_t score_stride) {
+    attention_scores_impl(q_rows, num_rows, head_dim, k, key_stride, num_keys, scale, scores, score_stride);
 }
-void axpy(float alpha, const float* x, float* y, int n) {
-    axpy_impl(alpha, x, y, n);
+void attention_values(const float* const* p_rows, float* const* out_rows, const int* begin, const int* end,
+                      int num_rows, const float* v, int64_t key_stride, int head_dim) {
+    attention_values_impl(p_rows, out_rows, begin, end, num_rows, v, key_stride, head_dim);
 }
 
 }  // namespace gptoss::cpu::kernels::generic

@@ -4,7 +4,8 @@
 //   V                                   8 float lanes
 //   V vzero(); V vload(const float*); void vstore(float*, V); V vset1(float)
 //   V vfma(V a, V b, V acc)             acc + a * b per lane
-//   float vhsum(V)                      ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))
+//   float vhsum(V)                      ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7))
+//   void vhsum8(const V in[8], float out[8])   eight vhsum at once, same order
 //   V vload_bf16(const uint16_t*)       8 bf16 -> 8 floats (exact)
 //   void vdecode_mxfp4(const uint8_t* codes, float half_scale, V out[4])   one 32-element block (exact)
 //   float sfma(float a, float b, float acc)
@@ -12,8 +13,8 @@
 // of the program.
 // Legend: R rows (output features), C columns (input features), T tokens, G = C / 32 MXFP4 blocks per row.
 
-constexpr int kRowBlock = 4;        // rows per micro-kernel call
-constexpr int kTokenBlock = 2;      // tokens per micro-kernel call
+constexpr int kRowBlock = 4;         // rows per micro-kernel call
+constexpr int kTokenBlock = 2;       // tokens per micro-kernel call
 constexpr int kDirectMaxTokens = 4;  // up to this many tokens, weights are read straight from the checkpoint
 constexpr int64_t kTokenTileBytes = 256 << 10;  // x rows kept hot in cache while a tile of rows streams by
 
@@ -24,9 +25,9 @@ inline float bf16_bits_to_float(uint16_t bits) {
     return f;
 }
 
-// 2^(scale - 128) from the bits, exact for every byte (byte 0 gives the subnormal 2^-128).
+// 2^(scale - 128) from the bits, exact for every byte (bytes 0 and 1 give the subnormals 2^-128 and 2^-127).
 inline float e8m0_half(uint8_t scale) {
-    uint32_t u = scale ? static_cast<uint32_t>(scale - 1) << 23 : 0x00400000u;
+    uint32_t u = scale >= 2 ? static_cast<uint32_t>(scale - 1) << 23 : 0x00200000u << scale;
     float f;
     __builtin_memcpy(&f, &u, sizeof f);
     return f;
@@ -105,7 +106,8 @@ inline void micro_kernel(const Rows& rows, int r0, const float* x, int C, float 
     for (; c + 8 <= C; c += 8) {
         for (int r = 0; r < RB; ++r) {
             V w = rows.chunk(r0 + r, c);
-            for (int t = 0; t < TB; ++t) acc[r][t] = vfma(w, vload(x + static_cast<int64_t>(t) * C + c), acc[r][t]);
+            for (int t = 0; t < TB; ++t)
+                acc[r][t] = vfma(w, vload(x + static_cast<int64_t>(t) * C + c), acc[r][t]);
         }
     }
     for (int r = 0; r < RB; ++r) {
@@ -132,17 +134,25 @@ inline void micro_rows(const Rows& rows, int r0, const float* x, int tb, int C,
 
 // Runs rows [r0, r0 + rn) against tokens [0, T) of x, writing y.
 template <class Rows>
-inline void run_row_block(const Rows& rows, int r0, int rn, const float* x, int T, int C, const uint16_t* bias,
-                          float* y, int64_t y_stride) {
+inline void run_row_block(const Rows& rows, int r0, int rn, const float* x, int T, int C,
+                          const uint16_t* bias, float* y, int64_t y_stride) {
     float out[kRowBlock][kTokenBlock];
     for (int t0 = 0; t0 < T; t0 += kTokenBlock) {
         const int tb = T - t0 < kTokenBlock ? T - t0 : kTokenBlock;
         const float* xt = x + static_cast<int64_t>(t0) * C;
         switch (rn) {
-            case 4: micro_rows<4>(rows, r0, xt, tb, C, out); break;
-            case 3: micro_rows<3>(rows, r0, xt, tb, C, out); break;
-            case 2: micro_rows<2>(rows, r0, xt, tb, C, out); break;
-            default: micro_rows<1>(rows, r0, xt, tb, C, out); break;
+            case 4:
+                micro_rows<4>(rows, r0, xt, tb, C, out);
+                break;
+            case 3:
+                micro_rows<3>(rows, r0, xt, tb, C, out);
+                break;
+            case 2:
+                micro_rows<2>(rows, r0, xt, tb, C, out);
+                break;
+            default:
+                micro_rows<1>(rows, r0, xt, tb, C, out);
+                break;
         }
         for (int r = 0; r < rn; ++r) {
             const float b = bias ? bf16_bits_to_float(bias[r0 + r]) : 0.0f;
@@ -203,35 +213,117 @@ inline void matmul_rows_impl(const float* x, int T, const kernels::WeightMatrix&
     }
 }
 
-inline void dot_rows_impl(const float* q, int num_rows, const float* k, int n, float scale, float* out) {
-    const int n8 = n / 8 * 8;
-    int g = 0;
-    for (; g + 4 <= num_rows; g += 4) {
-        V acc[4] = {vzero(), vzero(), vzero(), vzero()};
-        for (int c = 0; c < n8; c += 8) {
-            V kv = vload(k + c);
-            for (int i = 0; i < 4; ++i) acc[i] = vfma(vload(q + static_cast<int64_t>(g + i) * n + c), kv, acc[i]);
-        }
-        for (int i = 0; i < 4; ++i) {
-            const float* qi = q + static_cast<int64_t>(g + i) * n;
-            float tail = 0.0f;
-            for (int c = n8; c < n; ++c) tail = sfma(qi[c], k[c], tail);
-            out[g + i] = (vhsum(acc[i]) + tail) * scale;
+// Eight dot products at once, so their horizontal sums share one reduction tree: dot m pairs query row
+// m % HG with key m / HG (HG rows by 8 / HG keys).
+template <int HG>
+inline void score_group(const float* const* q_rows, int D, const float* k, int64_t key_stride, int j0,
+                        int nkeys, float scale, float* scores, int64_t score_stride) {
+    constexpr int KG = 8 / HG;  // keys per group
+    const int D8 = D / 8 * 8;
+    const float* kp[KG];
+    for (int j = 0; j < KG; ++j) kp[j] = k + (j0 + (j < nkeys ? j : nkeys - 1)) * key_stride;
+    V acc[8];
+    for (int m = 0; m < 8; ++m) acc[m] = vzero();
+    for (int c = 0; c < D8; c += 8) {
+        for (int j = 0; j < KG; ++j) {
+            V kv = vload(kp[j] + c);
+            for (int h = 0; h < HG; ++h) acc[j * HG + h] = vfma(vload(q_rows[h] + c), kv, acc[j * HG + h]);
         }
     }
-    for (; g < num_rows; ++g) {
-        const float* qi = q + static_cast<int64_t>(g) * n;
-        V acc = vzero();
-        for (int c = 0; c < n8; c += 8) acc = vfma(vload(qi + c), vload(k + c), acc);
-        float tail = 0.0f;
-        for (int c = n8; c < n; ++c) tail = sfma(qi[c], k[c], tail);
-        out[g] = (vhsum(acc) + tail) * scale;
+    float sums[8];
+    vhsum8(acc, sums);
+    for (int j = 0; j < KG && j < nkeys; ++j) {
+        for (int h = 0; h < HG; ++h) {
+            float tail = 0.0f;
+            for (int c = D8; c < D; ++c) tail = sfma(q_rows[h][c], kp[j][c], tail);
+            scores[h * score_stride + j0 + j] = (sums[j * HG + h] + tail) * scale;
+        }
     }
 }
 
-inline void axpy_impl(float alpha, const float* x, float* y, int n) {
-    const V a = vset1(alpha);
-    int c = 0;
-    for (; c + 8 <= n; c += 8) vstore(y + c, vfma(a, vload(x + c), vload(y + c)));
-    for (; c < n; ++c) y[c] = sfma(alpha, x[c], y[c]);
+template <int HG>
+inline void score_rows(const float* const* q_rows, int D, const float* k, int64_t key_stride, int num_keys,
+                       float scale, float* scores, int64_t score_stride) {
+    constexpr int KG = 8 / HG;
+    for (int j = 0; j < num_keys; j += KG) {
+        const int n = num_keys - j < KG ? num_keys - j : KG;
+        score_group<HG>(q_rows, D, k, key_stride, j, n, scale, scores, score_stride);
+    }
+}
+
+inline void attention_scores_impl(const float* const* q_rows, int R, int D, const float* k,
+                                  int64_t key_stride, int num_keys, float scale, float* scores,
+                                  int64_t score_stride) {
+    // Groups of 8 rows by 1 key while they last (a key row is loaded once for 8 dots), then 4, 2, 1 rows.
+    int r = 0;
+    for (; r + 8 <= R; r += 8) {
+        for (int j = 0; j < num_keys; ++j) {
+            score_group<8>(q_rows + r, D, k, key_stride, j, 1, scale, scores + r * score_stride,
+                           score_stride);
+        }
+    }
+    if (r + 4 <= R) {
+        score_rows<4>(q_rows + r, D, k, key_stride, num_keys, scale, scores + r * score_stride, score_stride);
+        r += 4;
+    }
+    if (r + 2 <= R) {
+        score_rows<2>(q_rows + r, D, k, key_stride, num_keys, scale, scores + r * score_stride, score_stride);
+        r += 2;
+    }
+    if (r < R)
+        score_rows<1>(q_rows + r, D, k, key_stride, num_keys, scale, scores + r * score_stride, score_stride);
+}
+
+// out[d0 .. d0 + 8 NC) += p[j] * v[j, d0 ..] for j in [begin, end), one multiply-add per key.
+template <int NC>
+inline void value_slab(const float* p, const float* v, int64_t key_stride, int begin, int end, int d0,
+                       float* out) {
+    V acc[NC];
+    for (int c = 0; c < NC; ++c) acc[c] = vload(out + d0 + 8 * c);
+    for (int j = begin; j < end; ++j) {
+        const float* vj = v + j * key_stride + d0;
+        const V w = vset1(p[j]);
+        for (int c = 0; c < NC; ++c) acc[c] = vfma(w, vload(vj + 8 * c), acc[c]);
+    }
+    for (int c = 0; c < NC; ++c) vstore(out + d0 + 8 * c, acc[c]);
+}
+
+inline void attention_values_impl(const float* const* p_rows, float* const* out_rows, const int* begin,
+                                  const int* end, int R, const float* v, int64_t key_stride, int D) {
+    const int D8 = D / 8 * 8;
+    for (int r = 0; r < R; ++r) {
+        if (begin[r] >= end[r]) continue;
+        const float* p = p_rows[r];
+        float* out = out_rows[r];
+        int d0 = 0;
+        for (; d0 + 64 <= D8; d0 += 64) value_slab<8>(p, v, key_stride, begin[r], end[r], d0, out);
+        switch ((D8 - d0) / 8) {
+            case 7:
+                value_slab<7>(p, v, key_stride, begin[r], end[r], d0, out);
+                break;
+            case 6:
+                value_slab<6>(p, v, key_stride, begin[r], end[r], d0, out);
+                break;
+            case 5:
+                value_slab<5>(p, v, key_stride, begin[r], end[r], d0, out);
+                break;
+            case 4:
+                value_slab<4>(p, v, key_stride, begin[r], end[r], d0, out);
+                break;
+            case 3:
+                value_slab<3>(p, v, key_stride, begin[r], end[r], d0, out);
+                break;
+            case 2:
+                value_slab<2>(p, v, key_stride, begin[r], end[r], d0, out);
+                break;
+            case 1:
+                value_slab<1>(p, v, key_stride, begin[r], end[r], d0, out);
+                break;
+            default:
+                break;
+        }
+        for (int d = D8; d < D; ++d) {
+            for (int j = begin[r]; j < end[r]; ++j) out[d] = sfma(p[j], v[j * key_stride + d], out[d]);
+        }
+    }
 }

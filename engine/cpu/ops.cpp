@@ -1,6 +1,7 @@
 #include "engine/cpu/ops.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <numeric>
 
@@ -17,6 +18,10 @@ int ceil_div(int a, int b) {
     return (a + b - 1) / b;
 }
 
+// Below this many multiply-adds a step runs on the calling thread: waking the team costs more than it saves,
+// and a busy machine (or tests running side by side) can deschedule a team member for a whole time slice.
+constexpr int64_t kMinParallelWork = int64_t{1} << 19;
+
 // y[T, R] = x[T, C] W^T (+ b), split over (token chunk, row chunk) work items. Every (token, row) result is
 // computed by one kernel call in the kernels' fixed order, so the split never changes a value.
 void parallel_matmul(const float* x, int num_tokens, const WeightMatrix& w, const uint16_t* bias, float* y) {
@@ -26,7 +31,8 @@ void parallel_matmul(const float* x, int num_tokens, const WeightMatrix& w, cons
     const int num_row_chunks = ceil_div(rows, row_chunk);
     const int num_token_chunks = ceil_div(num_tokens, token_chunk);
     const int num_items = num_row_chunks * num_token_chunks;
-#pragma omp parallel for schedule(dynamic) if (num_items > 1)
+    const int64_t work = int64_t{num_tokens} * rows * w.cols;
+#pragma omp parallel for schedule(dynamic) if (num_items > 1 && work >= kMinParallelWork)
     for (int item = 0; item < num_items; ++item) {
         const int r0 = (item % num_row_chunks) * row_chunk;
         const int t0 = (item / num_row_chunks) * token_chunk;
@@ -46,7 +52,7 @@ double yarn_correction_dim(double num_rotations, int dim, double base, int origi
 
 void embedding(const uint16_t* table, std::span<const int32_t> ids, int hidden, float* out) {
     const int num_tokens = static_cast<int>(ids.size());
-#pragma omp parallel for schedule(static) if (num_tokens > 64)
+#pragma omp parallel for schedule(static) if (int64_t{num_tokens} * hidden >= kMinParallelWork)
     for (int t = 0; t < num_tokens; ++t) {
         const uint16_t* row = table + static_cast<int64_t>(ids[t]) * hidden;
         float* dst = out + static_cast<int64_t>(t) * hidden;
@@ -55,7 +61,7 @@ void embedding(const uint16_t* table, std::span<const int32_t> ids, int hidden, 
 }
 
 void rmsnorm(const float* x, const uint16_t* weight, float eps, int num_tokens, int hidden, float* out) {
-#pragma omp parallel for schedule(static) if (num_tokens > 16)
+#pragma omp parallel for schedule(static) if (int64_t{num_tokens} * hidden >= kMinParallelWork / 4)
     for (int t = 0; t < num_tokens; ++t) {
         const float* row = x + static_cast<int64_t>(t) * hidden;
         float* dst = out + static_cast<int64_t>(t) * hidden;
@@ -98,8 +104,10 @@ RopeTable make_rope_table(const ModelConfig& config) {
     }
     const double factor = rs.factor;
     table.attention_scaling = static_cast<float>(factor <= 1 ? 1.0 : 0.1 * std::log(factor) + 1.0);
-    double low = yarn_correction_dim(rs.beta_fast, dim, config.rope_theta, rs.original_max_position_embeddings);
-    double high = yarn_correction_dim(rs.beta_slow, dim, config.rope_theta, rs.original_max_position_embeddings);
+    double low =
+        yarn_correction_dim(rs.beta_fast, dim, config.rope_theta, rs.original_max_position_embeddings);
+    double high =
+        yarn_correction_dim(rs.beta_slow, dim, config.rope_theta, rs.original_max_position_embeddings);
     if (rs.truncate) {
         low = std::floor(low);
         high = std::ceil(high);
@@ -122,10 +130,12 @@ RopeTable make_rope_table(const ModelConfig& config) {
     return table;
 }
 
-void apply_rope(float* x, std::span<const int32_t> positions, int num_heads, int head_dim, const RopeTable& rope) {
+void apply_rope(float* x, std::span<const int32_t> positions, int num_heads, int head_dim,
+                const RopeTable& rope) {
     const int half = head_dim / 2;
     const int num_tokens = static_cast<int>(positions.size());
-#pragma omp parallel for schedule(static) if (num_tokens > 16)
+#pragma omp parallel for schedule(static) if (int64_t{num_tokens} * num_heads * head_dim >= \
+                                              kMinParallelWork / 4)
     for (int t = 0; t < num_tokens; ++t) {
         std::vector<float> cos_v(half), sin_v(half);  // [D/2]
         const float pos = static_cast<float>(positions[t]);
@@ -147,7 +157,8 @@ void apply_rope(float* x, std::span<const int32_t> positions, int num_heads, int
     }
 }
 
-void write_kv(const float* k, const float* v, std::span<const int64_t> slot_mapping, const KvLayerView& cache) {
+void write_kv(const float* k, const float* v, std::span<const int64_t> slot_mapping,
+              const KvLayerView& cache) {
     const int64_t row = static_cast<int64_t>(cache.num_kv_heads) * cache.head_dim;
     const int num_tokens = static_cast<int>(slot_mapping.size());
     for (int t = 0; t < num_tokens; ++t) {
@@ -162,56 +173,102 @@ void attention(const float* q, const KvLayerView& cache, const BlockTableView& b
                std::span<const int32_t> query_start, std::span<const int32_t> positions, int num_heads,
                int window, const uint16_t* sinks, float* out) {
     const int num_seqs = static_cast<int>(query_start.size()) - 1;
-    const int num_tokens = query_start.empty() ? 0 : query_start.back();
     const int kv_heads = cache.num_kv_heads;
     const int D = cache.head_dim;
     const int G = num_heads / kv_heads;  // query heads per KV head
     const int BS = cache.block_size;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    std::vector<int> seq_of(num_tokens);  // [T]
+    const int64_t key_stride = static_cast<int64_t>(kv_heads) * D;  // floats between consecutive slots
+
+    // Work items: up to kQueryTile consecutive tokens of one sequence and one KV head. The tile's queries
+    // share one pass over their keys (each page is read once per tile, not once per query); every row still
+    // has its own key range, softmax and reduction order, so tiling never changes a value.
+    constexpr int kQueryTile = 8;
+    struct Tile {
+        int seq, t0, t1;
+    };
+    std::vector<Tile> tiles;
     for (int s = 0; s < num_seqs; ++s) {
-        std::fill(seq_of.begin() + query_start[s], seq_of.begin() + query_start[s + 1], s);
+        for (int t0 = query_start[s]; t0 < query_start[s + 1]; t0 += kQueryTile) {
+            tiles.push_back({s, t0, std::min(query_start[s + 1], t0 + kQueryTile)});
+        }
     }
-    const int num_items = num_tokens * kv_heads;
-#pragma omp parallel for schedule(dynamic, 4)
+    const int num_items = static_cast<int>(tiles.size()) * kv_heads;
+    int64_t work = 0;  // query rows x keys x head_dim, roughly
+    for (int s = 0; s < num_seqs; ++s) {
+        const int n = query_start[s + 1] - query_start[s];
+        if (n == 0) continue;
+        const int keys = window > 0 ? window : positions[query_start[s + 1] - 1] + 1;
+        work += int64_t{n} * num_heads * keys * D;
+    }
+#pragma omp parallel for schedule(dynamic) if (work >= kMinParallelWork)
     for (int item = 0; item < num_items; ++item) {
-        const int t = item / kv_heads;
+        const Tile tile = tiles[item / kv_heads];
         const int kvh = item % kv_heads;
-        const int s = seq_of[t];
-        const int p = positions[t];
-        const int lo = window > 0 ? std::max(0, p - window + 1) : 0;
-        const int num_keys = p - lo + 1;
-        const int32_t* table = blocks.table + static_cast<int64_t>(s) * blocks.stride;
-        const int first_block = blocks.first_block ? blocks.first_block[s] : 0;
-        const float* qg = q + (static_cast<int64_t>(t) * num_heads + kvh * G) * D;  // [G, D]
-        thread_local std::vector<float> scores;                                    // [G, num_keys]
-        thread_local std::vector<float> dots;                                      // [G]
-        scores.resize(static_cast<size_t>(G) * num_keys);
-        dots.resize(G);
-        auto key_offset = [&](int j) {  // float offset of position j's row for this KV head
-            const int32_t block = table[j / BS - first_block];
-            return ((static_cast<int64_t>(block) * BS + j % BS) * kv_heads + kvh) * D;
+        const int32_t* table = blocks.table + static_cast<int64_t>(tile.seq) * blocks.stride;
+        const int first_block = blocks.first_block ? blocks.first_block[tile.seq] : 0;
+
+        // Row r = (token t0 + r / G, query head kvh * G + r % G) sees keys [lo[r], hi[r]].
+        const int R = (tile.t1 - tile.t0) * G;
+        thread_local std::vector<const float*> q_rows, p_rows;
+        thread_local std::vector<float*> out_rows;
+        thread_local std::vector<int> lo, hi, begin, end;
+        thread_local std::vector<float> probs;  // [R, num_keys] scores, then probabilities
+        for (auto* v : {&lo, &hi, &begin, &end}) v->resize(R);
+        q_rows.resize(R);
+        p_rows.resize(R);
+        out_rows.resize(R);
+        int first_key = INT32_MAX, last_key = 0;
+        for (int r = 0; r < R; ++r) {
+            const int t = tile.t0 + r / G;
+            const int64_t head_row = static_cast<int64_t>(t) * num_heads + kvh * G + r % G;
+            q_rows[r] = q + head_row * D;
+            out_rows[r] = out + head_row * D;
+            hi[r] = positions[t];
+            lo[r] = window > 0 ? std::max(0, hi[r] - window + 1) : 0;
+            first_key = std::min(first_key, lo[r]);
+            last_key = std::max(last_key, hi[r]);
+        }
+        const int num_keys = last_key - first_key + 1;
+        probs.resize(static_cast<size_t>(R) * num_keys);
+
+        // Visits keys first_key..last_key as runs of consecutive slots within one page.
+        auto for_each_run = [&](auto&& f) {
+            for (int j = first_key; j <= last_key;) {
+                const int count = std::min(last_key + 1, (j / BS + 1) * BS) - j;
+                const int32_t page = table[j / BS - first_block];
+                f(j, count, ((static_cast<int64_t>(page) * BS + j % BS) * kv_heads + kvh) * D);
+                j += count;
+            }
         };
-        for (int j = lo; j <= p; ++j) {
-            kernels::dot_rows(qg, G, cache.k + key_offset(j), D, scale, dots.data());
-            for (int g = 0; g < G; ++g) scores[static_cast<size_t>(g) * num_keys + (j - lo)] = dots[g];
-        }
-        for (int g = 0; g < G; ++g) {
-            float* sg = scores.data() + static_cast<size_t>(g) * num_keys;
-            const float sink = bf16_to_float(sinks[kvh * G + g]);
+        for_each_run([&](int j, int count, int64_t offset) {
+            kernels::attention_scores(q_rows.data(), R, D, cache.k + offset, key_stride, count, scale,
+                                      probs.data() + (j - first_key), num_keys);
+        });
+        // Softmax of each row over its own keys and the sink (which joins the denominator only).
+        for (int r = 0; r < R; ++r) {
+            float* pr = probs.data() + static_cast<size_t>(r) * num_keys;
+            const int a = lo[r] - first_key, b = hi[r] - first_key;
+            const float sink = bf16_to_float(sinks[kvh * G + r % G]);
             float m = sink;
-            for (int j = 0; j < num_keys; ++j) m = std::max(m, sg[j]);
+            for (int j = a; j <= b; ++j) m = std::max(m, pr[j]);
             float denominator = std::exp(sink - m);
-            for (int j = 0; j < num_keys; ++j) {
-                sg[j] = std::exp(sg[j] - m);
-                denominator += sg[j];
+            for (int j = a; j <= b; ++j) {
+                pr[j] = std::exp(pr[j] - m);
+                denominator += pr[j];
             }
-            float* og = out + (static_cast<int64_t>(t) * num_heads + kvh * G + g) * D;
-            std::fill_n(og, D, 0.0f);
-            for (int j = 0; j < num_keys; ++j) {
-                kernels::axpy(sg[j] / denominator, cache.v + key_offset(lo + j), og, D);
-            }
+            for (int j = a; j <= b; ++j) pr[j] /= denominator;
+            std::fill_n(out_rows[r], D, 0.0f);
         }
+        for_each_run([&](int j, int count, int64_t offset) {
+            for (int r = 0; r < R; ++r) {
+                p_rows[r] = probs.data() + static_cast<size_t>(r) * num_keys + (j - first_key);
+                begin[r] = std::clamp(lo[r] - j, 0, count);
+                end[r] = std::clamp(hi[r] + 1 - j, 0, count);
+            }
+            kernels::attention_values(p_rows.data(), out_rows.data(), begin.data(), end.data(), R,
+                                      cache.v + offset, key_stride, D);
+        });
     }
 }
 
@@ -221,9 +278,8 @@ void router_topk(const float* logits, int num_tokens, int num_experts, int k, in
     for (int t = 0; t < num_tokens; ++t) {
         const float* row = logits + static_cast<int64_t>(t) * num_experts;
         std::iota(order.begin(), order.end(), 0);
-        std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
-            return row[a] != row[b] ? row[a] > row[b] : a < b;
-        });
+        std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                          [&](int32_t a, int32_t b) { return row[a] != row[b] ? row[a] > row[b] : a < b; });
         int32_t* e = experts + static_cast<int64_t>(t) * k;
         float* w = weights + static_cast<int64_t>(t) * k;
         const float m = row[order[0]];
@@ -259,32 +315,36 @@ void mxfp4_linear(const float* x, const uint8_t* blocks, const uint8_t* scales, 
     parallel_matmul(x, num_tokens, w, bias, y);
 }
 
-void moe(const float* h, const int32_t* experts, const float* weights, int num_tokens, const LayerWeights& layer,
-         const ModelConfig& config, float* out) {
+void moe(const float* h, const int32_t* experts, const float* weights, int num_tokens,
+         const LayerWeights& layer, const ModelConfig& config, float* out) {
     const int H = config.hidden_size, I = config.intermediate_size, E = config.num_local_experts;
     const int K = config.num_experts_per_tok;
     // Which (token, slot) pairs each expert serves, tokens in increasing order.
-    std::vector<std::vector<int>> assigned(E);  // [E][n_e] of t * K + slot
+    thread_local std::vector<std::vector<int>> assigned;  // [E][n_e] of t * K + slot
+    assigned.resize(E);
+    for (auto& list : assigned) list.clear();
     for (int t = 0; t < num_tokens; ++t) {
         for (int j = 0; j < K; ++j) assigned[experts[t * K + j]].push_back(t * K + j);
     }
-    std::vector<float> expert_out(static_cast<size_t>(num_tokens) * K * H);  // [T, K, H]
-    std::vector<float> x, gate_up, act;
+    // Scratch kept between calls (resizing only ever grows it): every element read is written first.
+    thread_local std::vector<float> expert_out, x, gate_up, act;  // [T, K, H], [n, H], [n, 2I], [n, I]
+    expert_out.resize(std::max(expert_out.size(), static_cast<size_t>(num_tokens) * K * H));
     const int64_t gate_up_blocks_per_expert = int64_t{2} * I * (H / 32) * 16;
     const int64_t down_blocks_per_expert = int64_t{H} * (I / 32) * 16;
     for (int e = 0; e < E; ++e) {
         const auto& pairs = assigned[e];
         const int n = static_cast<int>(pairs.size());
         if (n == 0) continue;
-        x.resize(static_cast<size_t>(n) * H);  // [n, H]
-        for (int i = 0; i < n; ++i) std::copy_n(h + static_cast<int64_t>(pairs[i] / K) * H, H, &x[size_t(i) * H]);
-        gate_up.resize(static_cast<size_t>(n) * 2 * I);  // [n, 2I]
+        x.resize(std::max(x.size(), static_cast<size_t>(n) * H));
+        for (int i = 0; i < n; ++i)
+            std::copy_n(h + static_cast<int64_t>(pairs[i] / K) * H, H, &x[size_t(i) * H]);
+        gate_up.resize(std::max(gate_up.size(), static_cast<size_t>(n) * 2 * I));
         mxfp4_linear(x.data(), layer.gate_up_blocks.u8() + e * gate_up_blocks_per_expert,
                      layer.gate_up_scales.u8() + e * gate_up_blocks_per_expert / 16,
                      layer.gate_up_bias.bf16() + int64_t{e} * 2 * I, n, H, 2 * I, gate_up.data());
-        act.resize(static_cast<size_t>(n) * I);  // [n, I]
+        act.resize(std::max(act.size(), static_cast<size_t>(n) * I));
         swiglu(gate_up.data(), n, I, static_cast<float>(config.swiglu_limit), act.data());
-        x.resize(static_cast<size_t>(n) * H);  // reused as the down projection's output [n, H]
+        // x is reused for the down projection's output [n, H].
         mxfp4_linear(act.data(), layer.down_blocks.u8() + e * down_blocks_per_expert,
                      layer.down_scales.u8() + e * down_blocks_per_expert / 16,
                      layer.down_bias.bf16() + int64_t{e} * H, n, I, H, x.data());
@@ -293,11 +353,12 @@ void moe(const float* h, const int32_t* experts, const float* weights, int num_t
         }
     }
     // Weighted sum in increasing expert id (as transformers' per-expert loop adds them).
-#pragma omp parallel for schedule(static) if (num_tokens > 16)
+#pragma omp parallel for schedule(static) if (int64_t{num_tokens} * K * H >= kMinParallelWork / 4)
     for (int t = 0; t < num_tokens; ++t) {
         std::vector<int> slots(K);
         std::iota(slots.begin(), slots.end(), 0);
-        std::sort(slots.begin(), slots.end(), [&](int a, int b) { return experts[t * K + a] < experts[t * K + b]; });
+        std::sort(slots.begin(), slots.end(),
+                  [&](int a, int b) { return experts[t * K + a] < experts[t * K + b]; });
         float* dst = out + static_cast<int64_t>(t) * H;
         std::fill_n(dst, H, 0.0f);
         for (int j : slots) {

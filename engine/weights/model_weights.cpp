@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "engine/weights/safetensors.h"
 
@@ -59,9 +59,10 @@ std::map<std::string, std::vector<std::string>> read_index(const fs::path& index
         bool escapes = rel.empty() || rel.is_absolute();
         for (const auto& part : rel) escapes |= part == "..";
         if (escapes) {
-            throw WeightsError(fmt::format("{}: weight_map entry '{}' names the file '{}', which is not inside the "
-                                           "checkpoint folder",
-                                           where, tensor, name));
+            throw WeightsError(
+                fmt::format("{}: weight_map entry '{}' names the file '{}', which is not inside the "
+                            "checkpoint folder",
+                            where, tensor, name));
         }
         shards[name].push_back(tensor);
     }
@@ -72,7 +73,10 @@ std::map<std::string, std::vector<std::string>> read_index(const fs::path& index
 class LoadProgress {
 public:
     LoadProgress(uint64_t total_bytes, bool enabled)
-        : total_(total_bytes), enabled_(enabled && ::isatty(STDERR_FILENO)), start_(Clock::now()), last_(start_) {}
+        : total_(total_bytes),
+          enabled_(enabled && ::isatty(STDERR_FILENO)),
+          start_(Clock::now()),
+          last_(start_) {}
 
     void advance(uint64_t bytes) {
         done_ += bytes;
@@ -87,8 +91,8 @@ public:
     void finish() {
         double seconds = elapsed();
         if (enabled_) {
-            std::fprintf(stderr, "\rloaded weights: %.2f GB in %.1f s (%.0f MB/s)%20s\n", total_ / 1e9, seconds,
-                         rate_mb_s(), "");
+            std::fprintf(stderr, "\rloaded weights: %.2f GB in %.1f s (%.0f MB/s)%20s\n", total_ / 1e9,
+                         seconds, rate_mb_s(), "");
         }
         spdlog::info("weights loaded bytes={} seconds={:.2f} mb_per_s={:.0f}", total_, seconds, rate_mb_s());
     }
@@ -113,8 +117,9 @@ public:
         for (auto& name : expected_names) {
             const SafetensorsEntry* entry = archive->find(name);
             if (!entry) {
-                throw WeightsError(fmt::format("{}: tensor '{}' is missing (the index {} lists it in this file)",
-                                               archive->path().string(), name, kIndexFile));
+                throw WeightsError(
+                    fmt::format("{}: tensor '{}' is missing (the index {} lists it in this file)",
+                                archive->path().string(), name, kIndexFile));
             }
             located_[name] = {archive, entry};
         }
@@ -136,8 +141,9 @@ public:
                                            dtype_name(entry->dtype), dtype_name(dtype)));
         }
         if (entry->shape != shape) {
-            throw WeightsError(fmt::format("{}: tensor '{}' has shape [{}], but config.json implies [{}]", file,
-                                           name, fmt::join(entry->shape, ", "), fmt::join(shape, ", ")));
+            throw WeightsError(fmt::format("{}: tensor '{}' has shape [{}], but config.json implies [{}]",
+                                           file, name, fmt::join(entry->shape, ", "),
+                                           fmt::join(shape, ", ")));
         }
         return archive->view(*entry);
     }
@@ -201,9 +207,8 @@ std::unique_ptr<ModelWeights> ModelWeights::load(const std::filesystem::path& di
         }
         lookup.set_where(index.string());
     } else {
-        throw WeightsError(
-            fmt::format("{}: no {} or {} in this folder; is it a Hugging Face checkpoint?", dir.string(),
-                        kSingleFile, kIndexFile));
+        throw WeightsError(fmt::format("{}: no {} or {} in this folder; is it a Hugging Face checkpoint?",
+                                       dir.string(), kSingleFile, kIndexFile));
     }
 
     const int64_t V = config.vocab_size, H = config.hidden_size;

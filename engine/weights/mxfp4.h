@@ -1,9 +1,9 @@
 // MXFP4 (OCP microscaling FP4) as stored in the gpt-oss checkpoint: 32-element blocks along a weight row's
 // input axis, 16 bytes of E2M1 codes (low nibble = the earlier element) plus one E8M0 scale byte.
 // Value of element i of a block: kFp4Values[code_i] * 2^(scale - 127).
-// Decoding computes (2 * kFp4Values[code]) * 2^(scale - 128): the same number, exact in float32 for every scale
-// byte (all values have at most two significant bits), and without the intermediate 2^128 = inf that byte 255
-// (NaN in the OCP spec, never seen in real weights) would produce.
+// Decoding computes (2 * kFp4Values[code]) * 2^(scale - 128): the same number, exact in float32 for every
+// scale byte (all values have at most two significant bits), and without the intermediate 2^128 = inf that
+// byte 255 (NaN in the OCP spec, never seen in real weights) would produce.
 #pragma once
 
 #include <cstdint>

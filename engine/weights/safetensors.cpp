@@ -51,15 +51,18 @@ SafetensorsEntry parse_entry(const std::string& name, const json& spec, uint64_t
     e.name = name;
 
     auto dtype_it = spec.find("dtype");
-    if (dtype_it == spec.end() || !dtype_it->is_string()) fail_tensor(file, name, "missing string field 'dtype'");
+    if (dtype_it == spec.end() || !dtype_it->is_string())
+        fail_tensor(file, name, "missing string field 'dtype'");
     auto dtype = parse_dtype(dtype_it->get_ref<const std::string&>());
     if (!dtype) {
-        fail_tensor(file, name, fmt::format("unsupported dtype '{}'", dtype_it->get_ref<const std::string&>()));
+        fail_tensor(file, name,
+                    fmt::format("unsupported dtype '{}'", dtype_it->get_ref<const std::string&>()));
     }
     e.dtype = *dtype;
 
     auto shape_it = spec.find("shape");
-    if (shape_it == spec.end() || !shape_it->is_array()) fail_tensor(file, name, "missing array field 'shape'");
+    if (shape_it == spec.end() || !shape_it->is_array())
+        fail_tensor(file, name, "missing array field 'shape'");
     uint64_t numel = 1;
     bool overflow = false;
     for (const json& dim : *shape_it) {
@@ -89,10 +92,11 @@ SafetensorsEntry parse_entry(const std::string& name, const json& spec, uint64_t
                                 e.begin, e.end, data_bytes));
     }
     if (overflow || e.end - e.begin != nbytes) {
-        fail_tensor(file, name,
-                    fmt::format("data_offsets [{}, {}] span {} bytes but dtype {} and shape [{}] need {}", e.begin,
-                                e.end, e.end - e.begin, dtype_name(e.dtype), fmt::join(e.shape, ", "),
-                                overflow ? std::string("more than 2^64") : std::to_string(nbytes)));
+        fail_tensor(
+            file, name,
+            fmt::format("data_offsets [{}, {}] span {} bytes but dtype {} and shape [{}] need {}", e.begin,
+                        e.end, e.end - e.begin, dtype_name(e.dtype), fmt::join(e.shape, ", "),
+                        overflow ? std::string("more than 2^64") : std::to_string(nbytes)));
     }
     return e;
 }
@@ -123,8 +127,8 @@ std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view header_j
         const SafetensorsEntry& cur = entries[i];
         if (cur.begin < prev.end) {
             fail_tensor(file_name, cur.name,
-                        fmt::format("data_offsets [{}, {}] overlap tensor '{}' at [{}, {}]", cur.begin, cur.end,
-                                    prev.name, prev.begin, prev.end));
+                        fmt::format("data_offsets [{}, {}] overlap tensor '{}' at [{}, {}]", cur.begin,
+                                    cur.end, prev.name, prev.begin, prev.end));
         }
     }
     return entries;
@@ -145,9 +149,10 @@ std::vector<SafetensorsEntry> parse_safetensors_image(std::string_view image, st
                                     header_bytes, kMaxSafetensorsHeaderBytes));
     }
     if (header_bytes > image.size() - 8) {
-        fail(file_name, fmt::format("the header length {} runs past the end of the file ({} bytes); the file is "
-                                    "truncated",
-                                    header_bytes, image.size()));
+        fail(file_name,
+             fmt::format("the header length {} runs past the end of the file ({} bytes); the file is "
+                         "truncated",
+                         header_bytes, image.size()));
     }
     uint64_t offset = 8 + header_bytes;
     if (data_offset) *data_offset = offset;
@@ -215,7 +220,8 @@ void SafetensorsArchive::prefault(const std::function<void(uint64_t)>& on_bytes)
     for (uint64_t begin = 0; begin < total; begin += kChunk) {
         uint64_t end = std::min(total, begin + kChunk);
         uint8_t sink = 0;
-        for (uint64_t i = begin; i < end; i += kPage) sink ^= reinterpret_cast<const volatile uint8_t*>(data)[i];
+        for (uint64_t i = begin; i < end; i += kPage)
+            sink ^= reinterpret_cast<const volatile uint8_t*>(data)[i];
         (void)sink;
         on_bytes(end - begin);
     }

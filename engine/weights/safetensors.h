@@ -2,9 +2,9 @@
 //
 // Layout: 8-byte little-endian header length N, N bytes of JSON ({name: {"dtype", "shape", "data_offsets"}},
 // optional "__metadata__"), then the data section; offsets are relative to the start of the data section.
-// Every check a malformed or lying file could fail is made here, before any tensor byte is touched: the header
-// length is sane, the JSON is valid, dtypes are known, shapes are non-negative, each tensor's byte range lies
-// inside the data section and equals numel * element size, and no two ranges overlap. Errors throw
+// Every check a malformed or lying file could fail is made here, before any tensor byte is touched: the
+// header length is sane, the JSON is valid, dtypes are known, shapes are non-negative, each tensor's byte
+// range lies inside the data section and equals numel * element size, and no two ranges overlap. Errors throw
 // WeightsError whose message names the file and, where one is at fault, the tensor.
 #pragma once
 

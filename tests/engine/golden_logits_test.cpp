@@ -32,7 +32,7 @@ TEST(GoldenLogits, EveryCaseEveryPosition) {
         std::vector<int64_t> shape;
         auto expected = golden.read<float>(name + ".logits_f32", &shape);
         ASSERT_EQ(shape, (std::vector<int64_t>{int64_t(ids.size()), V}));
-        auto runner = make_cpu_runner(tiny_weights(), 0);
+        auto runner = make_cpu_runner(tiny_weights(), 1);
         SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()));
         auto logits = driver.score(ids);
         double worst = 0;
@@ -42,8 +42,8 @@ TEST(GoldenLogits, EveryCaseEveryPosition) {
             if (err > worst) worst = err, worst_pos = static_cast<int>(p);
             EXPECT_LE(err, kTolerance) << name << " position " << p;
         }
-        std::printf("case %-10s T=%4zu worst relative L2 %.3e at position %d\n", name.c_str(), ids.size(), worst,
-                    worst_pos);
+        std::printf("case %-10s T=%4zu worst relative L2 %.3e at position %d\n", name.c_str(), ids.size(),
+                    worst, worst_pos);
     }
 }
 
@@ -53,7 +53,7 @@ TEST(GoldenLogits, GreedyContinuations) {
         if (!golden.has(name + ".greedy_f32")) continue;
         auto ids = golden.read<int32_t>(name + ".input_ids");
         auto expected = golden.read<int32_t>(name + ".greedy_f32");
-        auto runner = make_cpu_runner(tiny_weights(), 0);
+        auto runner = make_cpu_runner(tiny_weights(), 1);
         SingleSequenceDriver driver(*runner, static_cast<int>(ids.size() + expected.size()));
         SamplingParams greedy;
         greedy.temperature = 0;
@@ -70,8 +70,9 @@ TEST(GoldenLogits, LongPromptPastTheOriginalContext) {
         auto positions = golden.read<int32_t>(name + ".positions");
         auto expected = golden.read<float>(name + ".logits_f32");
         ASSERT_EQ(expected.size(), positions.size() * V);
-        auto runner = make_cpu_runner(tiny_weights(), 0);
-        SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()), {.block_size = 16, .prefill_chunk = 2048});
+        auto runner = make_cpu_runner(tiny_weights(), 1);
+        SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()),
+                                    {.block_size = 16, .prefill_chunk = 2048});
         auto logits = driver.score(ids, positions);
         double worst = 0;
         for (size_t i = 0; i < positions.size(); ++i) {

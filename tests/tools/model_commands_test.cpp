@@ -1,0 +1,251 @@
+// gptoss score, generate and make-checkpoint, run as a user runs them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/weights/model_weights.h"
+#include "engine/weights/safetensors.h"
+#include "tests/support/fixture.h"
+
+namespace gptoss {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+public:
+    TempDir() {
+        path_ = fs::temp_directory_path() / ("gptoss-cli-" + std::to_string(::getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(path_);
+        fs::create_directories(path_);
+    }
+    ~TempDir() { fs::remove_all(path_); }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+// Runs `gptoss <args>`; returns stdout (stderr merged when asked), and the exit code.
+std::string gptoss(const std::string& args, int* code, bool with_stderr = false) {
+    return testing::run_command(testing::gptoss_executable().string() + " " + args + " --threads 1" +
+                                    (with_stderr ? " 2>&1" : " 2>/dev/null"),
+                                "", code);
+}
+
+std::string join(const std::vector<int32_t>& ids) {
+    std::string s;
+    for (int32_t id : ids) {
+        if (!s.empty()) s.push_back(',');
+        s.append(std::to_string(id));
+    }
+    return s;
+}
+
+std::vector<float> read_f32(const SafetensorsArchive& a, const std::string& name,
+                            std::vector<int64_t>* shape) {
+    const SafetensorsEntry* e = a.find(name);
+    if (!e) return {};
+    *shape = e->shape;
+    const float* p = reinterpret_cast<const float*>(a.data_begin() + e->begin);
+    return std::vector<float>(p, p + (e->end - e->begin) / 4);
+}
+
+TEST(ScoreCommand, WritesLogitsMatchingTheGolden) {
+    TempDir dir;
+    auto golden = SafetensorsArchive::open(testing::tiny_gptoss_dir() / "golden.safetensors");
+    const SafetensorsEntry* ids_entry = golden->find("p_short.input_ids");
+    ASSERT_NE(ids_entry, nullptr);
+    const int32_t* p = reinterpret_cast<const int32_t*>(golden->data_begin() + ids_entry->begin);
+    const std::vector<int32_t> ids(p, p + ids_entry->shape[0]);
+    int code = -1;
+    const fs::path out = dir.path() / "logits.safetensors";
+    gptoss("score --backend cpu --model " + testing::tiny_gptoss_dir().string() + " --ids " + join(ids) +
+               " --out " + out.string(),
+           &code);
+    ASSERT_EQ(code, 0);
+    auto written = SafetensorsArchive::open(out);
+    std::vector<int64_t> shape, golden_shape;
+    const auto logits = read_f32(*written, "logits", &shape);
+    const auto expected = read_f32(*golden, "p_short.logits_f32", &golden_shape);
+    ASSERT_EQ(shape, (std::vector<int64_t>{static_cast<int64_t>(ids.size()), 1024}));
+    ASSERT_EQ(written->find("logits")->dtype, DType::kF32);
+    double diff = 0, ref = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+        diff += (logits[i] - expected[i]) * double(logits[i] - expected[i]);
+        ref += double(expected[i]) * expected[i];
+    }
+    EXPECT_LE(std::sqrt(diff / ref), 1e-4);
+}
+
+TEST(ScoreCommand, ClearErrors) {
+    int code = 0;
+    const std::string model = " --model " + testing::tiny_gptoss_dir().string();
+    std::string err = gptoss("score" + model + " --ids 1,x,3 --out /tmp/x.safetensors", &code, true);
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(err.find("--ids"), std::string::npos) << err;
+    err = gptoss("score" + model + " --ids 1,5000 --out /tmp/x.safetensors", &code, true);
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(err.find("5000"), std::string::npos) << err;
+    err = gptoss("score --model /nonexistent --ids 1 --out /tmp/x.safetensors", &code, true);
+    EXPECT_NE(code, 0);
+    EXPECT_NE(err.find("/nonexistent"), std::string::npos) << err;
+    err = gptoss("score" + model + " --ids 1", &code, true);
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(err.find("--out"), std::string::npos) << err;
+}
+
+TEST(GenerateCommand, GreedyWithIgnoreEosReproducesTheGolden) {
+    auto golden = SafetensorsArchive::open(testing::tiny_gptoss_dir() / "golden.safetensors");
+    for (const std::string name : {"p_window"}) {
+        const SafetensorsEntry* ids = golden->find(name + ".input_ids");
+        const SafetensorsEntry* greedy = golden->find(name + ".greedy_f32");
+        ASSERT_TRUE(ids && greedy);
+        const int32_t* p = reinterpret_cast<const int32_t*>(golden->data_begin() + ids->begin);
+        const int32_t* g = reinterpret_cast<const int32_t*>(golden->data_begin() + greedy->begin);
+        const std::vector<int32_t> prompt(p, p + ids->shape[0]), expected(g, g + greedy->shape[0]);
+        int code = -1;
+        std::string out =
+            gptoss("generate --model " + testing::tiny_gptoss_dir().string() + " --ids " + join(prompt) +
+                       " --max-tokens " + std::to_string(expected.size()) + " --ignore-eos",
+                   &code);
+        ASSERT_EQ(code, 0);
+        EXPECT_EQ(nlohmann::json::parse(out).get<std::vector<int32_t>>(), expected);
+    }
+}
+
+TEST(GenerateCommand, StopsAtGenerationConfigEos) {
+    const auto golden = testing::read_json(testing::toy_harmony_dir() / "golden.json");
+    int checked = 0;
+    for (const auto& c : golden["cases"]) {
+        if (checked == 3) break;
+        const auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
+        const auto expected = c["greedy_ids"].get<std::vector<int32_t>>();
+        int code = -1;
+        std::string out = gptoss("generate --model " + testing::toy_harmony_dir().string() + " --ids " +
+                                     join(prompt) + " --max-tokens " + std::to_string(expected.size() + 20),
+                                 &code);
+        ASSERT_EQ(code, 0);
+        EXPECT_EQ(nlohmann::json::parse(out).get<std::vector<int32_t>>(), expected) << c["prompt_text"];
+        ++checked;
+    }
+}
+
+TEST(GenerateCommand, SeededSamplingIsReproducible) {
+    const std::string args =
+        "generate --model " + testing::tiny_gptoss_dir().string() +
+        " --ids 1,2,3 --max-tokens 12 --ignore-eos --temperature 1.0 --top-p 0.9 --seed ";
+    int code = -1;
+    const std::string a = gptoss(args + "7", &code);
+    ASSERT_EQ(code, 0);
+    EXPECT_EQ(gptoss(args + "7", &code), a);
+    EXPECT_NE(gptoss(args + "8", &code), a);
+    EXPECT_EQ(nlohmann::json::parse(a).size(), 12u);
+}
+
+TEST(MakeCheckpointCommand, TinyPresetInTheReleaseLayout) {
+    TempDir dir;
+    int code = -1;
+    const fs::path out = dir.path() / "ckpt";
+    gptoss("make-checkpoint --preset tiny --layers 3 --seed 5 --shard-bytes 3MB --out " + out.string(),
+           &code);
+    ASSERT_EQ(code, 0);
+    // Greedy 3 MB shards, named from 0 and "of" the count minus one, listed by the index.
+    const auto index = testing::read_json(out / "model.safetensors.index.json");
+    std::set<std::string> files;
+    for (const auto& [tensor, file] : index["weight_map"].items()) files.insert(file.get<std::string>());
+    EXPECT_EQ(files, (std::set<std::string>{"model-00000-of-00001.safetensors",
+                                            "model-00001-of-00001.safetensors"}));
+    EXPECT_EQ(index["weight_map"].size(), 3u * 19 + 3);
+    const auto config = testing::read_json(out / "config.json");
+    for (const char* key : {"architectures",
+                            "attention_bias",
+                            "attention_dropout",
+                            "eos_token_id",
+                            "experts_per_token",
+                            "head_dim",
+                            "hidden_act",
+                            "hidden_size",
+                            "initial_context_length",
+                            "initializer_range",
+                            "intermediate_size",
+                            "layer_types",
+                            "max_position_embeddings",
+                            "model_type",
+                            "num_attention_heads",
+                            "num_experts_per_tok",
+                            "num_hidden_layers",
+                            "num_key_value_heads",
+                            "num_local_experts",
+                            "output_router_logits",
+                            "pad_token_id",
+                            "quantization_config",
+                            "rms_norm_eps",
+                            "rope_scaling",
+                            "rope_theta",
+                            "router_aux_loss_coef",
+                            "sliding_window",
+                            "swiglu_limit",
+                            "tie_word_embeddings",
+                            "transformers_version",
+                            "use_cache",
+                            "vocab_size"}) {
+        EXPECT_TRUE(config.contains(key)) << key;
+    }
+    EXPECT_EQ(config["num_hidden_layers"], 3);
+    EXPECT_FALSE(fs::exists(out / "generation_config.json"));  // only for the real vocabulary
+
+    // It loads, and the scale bytes follow Appendix B: 127 + round(log2(1 / (sqrt(256) * 2.926))) +- 1.
+    const ModelConfig model_config = ModelConfig::from_file(out);
+    auto weights = ModelWeights::load(out, model_config);
+    const TensorView& scales = weights->layers[1].gate_up_scales;
+    int lowest = 255, highest = 0;
+    for (size_t i = 0; i < scales.nbytes; ++i) {
+        lowest = std::min<int>(lowest, scales.u8()[i]);
+        highest = std::max<int>(highest, scales.u8()[i]);
+    }
+    EXPECT_EQ(lowest, 120);
+    EXPECT_EQ(highest, 122);
+    EXPECT_FLOAT_EQ(bf16_to_float(weights->layers[0].input_layernorm.bf16()[0]) > 0.5f, true);
+
+    // The same seed writes the same bytes (one file or several); the logits are finite.
+    const fs::path again = dir.path() / "again";
+    gptoss("make-checkpoint --preset tiny --layers 3 --seed 5 --out " + again.string(), &code);
+    ASSERT_EQ(code, 0);
+    auto single = ModelWeights::load(again, ModelConfig::from_file(again));
+    EXPECT_EQ(std::memcmp(single->lm_head.data, weights->lm_head.data, weights->lm_head.nbytes), 0);
+    EXPECT_EQ(std::memcmp(single->layers[2].down_blocks.data, weights->layers[2].down_blocks.data,
+                          weights->layers[2].down_blocks.nbytes),
+              0);
+    const fs::path logits = dir.path() / "logits.safetensors";
+    gptoss("score --model " + again.string() + " --ids 1,2,3,4,5,6,7,8,9,10 --out " + logits.string(), &code);
+    ASSERT_EQ(code, 0);
+    auto archive = SafetensorsArchive::open(logits);
+    std::vector<int64_t> shape;
+    for (float v : read_f32(*archive, "logits", &shape)) ASSERT_TRUE(std::isfinite(v));
+}
+
+TEST(MakeCheckpointCommand, FullVocabularyPresetHasGenerationConfig) {
+    TempDir dir;
+    int code = -1;
+    gptoss("make-checkpoint --preset tiny-full-vocab --layers 1 --seed 1 --out " + dir.path().string(),
+           &code);
+    ASSERT_EQ(code, 0);
+    const auto generation = testing::read_json(dir.path() / "generation_config.json");
+    EXPECT_EQ(generation["eos_token_id"], nlohmann::json({200002, 199999, 200012}));
+    EXPECT_EQ(testing::read_json(dir.path() / "config.json")["vocab_size"], 201088);
+    std::string out =
+        gptoss("generate --model " + dir.path().string() + " --ids 200006,17360 --max-tokens 3", &code);
+    EXPECT_EQ(code, 0);
+    EXPECT_EQ(nlohmann::json::parse(out).size(), 3u);
+}
+
+}  // namespace
+}  // namespace gptoss
