@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (the device tool) over a build carried in .device/ (bench/device_bundle.sh makes it):
+# Runs on the GPU machine (the device tool) over a carried bundle (bench/device_bundle.sh DEST makes it and copies
+# this script into it; run DEST/device_check.sh there):
 # the CUDA tests, sanitizers, CUDA-vs-CPU comparisons on full-width synthetic checkpoints, the CLI on the
 # fixtures, a streamed chat completion from `gptoss serve`, and the engine benchmark. Prints a summary table
 # last; full logs go to $OUT/logs.tar.gz.
@@ -7,9 +8,7 @@
 # Steps that would start after BUDGET seconds (default 540) are skipped, and each step's limit is cut to the
 # time left, so the summary and logs always come back inside the device tool's 10-minute limit.
 set -uo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-dev=$root/.device
+dev=$(cd "$(dirname "$0")" && pwd)  # the bundle: bin/, lib/, shared/, fixtures_dir
 out=${OUT:-/tmp/gptoss-device-out}
 logs=$(mktemp -d)
 mkdir -p "$out"
@@ -108,8 +107,8 @@ phase_compare24() {
 
 phase_cli() {
   local tiny=$dev/shared/fixtures/tiny-gptoss toy="$(cat "$dev/fixtures_dir")/toy-harmony"
-  step score_tiny_cuda 300 "$bin/gptoss" score --backend cuda --model "$tiny" --golden "$tiny/golden.safetensors"
-  step generate_toy_cuda 300 "$bin/gptoss" generate --backend cuda --model "$toy" --golden "$toy/golden.json"
+  step score_tiny_cuda 300 python3 "$dev/check_cli.py" score "$bin/gptoss" "$tiny" cuda
+  step generate_toy_cuda 300 python3 "$dev/check_cli.py" generate "$bin/gptoss" "$toy" cuda
 }
 
 phase_serve() {
@@ -141,7 +140,7 @@ echo "==================== summary ===================="
 cat "$logs/gpu.log"
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
 echo "---- key figures ----"
-grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\)' "$logs"/*.log | tee -a "$out/summary.txt"
+grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\)' "$logs"/*.log | tee -a "$out/summary.txt"
 grep -h -A40 '^== bench' "$logs/bench_engine.log" 2>/dev/null | tee -a "$out/summary.txt"
 grep -h 'ERROR SUMMARY\|RACECHECK SUMMARY' "$logs"/*check*.log 2>/dev/null | sort | uniq -c | tee -a "$out/summary.txt"
 tar -czf "$out/logs.tar.gz" -C "$logs" .

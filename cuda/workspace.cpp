@@ -35,10 +35,11 @@ Sizes sizes(const ModelConfig& c, int tokens, int rows) {
 
 size_t Workspace::required_bytes(const ModelConfig& config, int tokens, int rows) {
     const Sizes s = sizes(config, tokens, rows);
-    const size_t floats = s.t * s.h * 2 + s.t * (s.q + 2 * s.kv) + s.t * s.e + s.p * 2 + s.p * s.h +
-                          kSplitFloats + 2 * kSplitFloats / config.head_dim + s.r * s.v +
+    // x, o (2T), qkv (2T), router logits (2T), routing weights, y, split-KV partials, logits, probs, logprobs
+    const size_t floats = s.t * s.h + 2 * s.t * s.h + 2 * s.t * (s.q + 2 * s.kv) + 2 * s.t * s.e + s.p +
+                          s.p * s.h + kSplitFloats + 2 * kSplitFloats / config.head_dim + 2 * s.r * s.v +
                           s.r * (1 + kMaxTopLogprobs);
-    const size_t halves = s.t * s.h + s.t * s.q + s.p * s.i + s.r * s.h;
+    const size_t halves = 2 * (s.t * s.h + s.t * s.q + s.p * s.i) + s.r * s.h;
     const size_t ints = s.p * 2 + s.e + 1 + 2 * s.tiles + 1 + s.r * (1 + kMaxTopLogprobs);
     return 4 * floats + 2 * halves + 4 * ints;
 }
@@ -47,11 +48,11 @@ void Workspace::ensure(const ModelConfig& config, int tokens, int rows) {
     if (tokens > token_capacity) {
         const Sizes s = sizes(config, tokens, rows);
         x.resize(s.t * s.h);
-        h.resize(s.t * s.h);
-        qkv.resize(s.t * (s.q + 2 * s.kv));
-        attn.resize(s.t * s.q);
-        o.resize(s.t * s.h);
-        router_logits.resize(s.t * s.e);
+        h.resize(2 * s.t * s.h);
+        qkv.resize(2 * s.t * (s.q + 2 * s.kv));
+        attn.resize(2 * s.t * s.q);
+        o.resize(2 * s.t * s.h);
+        router_logits.resize(2 * s.t * s.e);
         experts.resize(s.p);
         routing_weights.resize(s.p);
         sorted_pairs.resize(s.p);
@@ -59,7 +60,7 @@ void Workspace::ensure(const ModelConfig& config, int tokens, int rows) {
         tile_expert.resize(s.tiles);
         tile_row_start.resize(s.tiles);
         num_tiles.resize(1);
-        act.resize(s.p * s.i);
+        act.resize(2 * s.p * s.i);
         y.resize(s.p * s.h);
         token_capacity = tokens;
     }
@@ -73,6 +74,7 @@ void Workspace::ensure(const ModelConfig& config, int tokens, int rows) {
         const Sizes s = sizes(config, tokens, rows);
         final_h.resize(s.r * s.h);
         logits.resize(s.r * s.v);
+        probs.resize(s.r * s.v);
         sampled_tokens.resize(s.r);
         token_logprobs.resize(s.r);
         top_tokens.resize(s.r * kMaxTopLogprobs);

@@ -1,7 +1,8 @@
 // Paged attention with sinks, GQA and sliding windows (prefill chunks and decodes), FlashAttention-2 style:
 // a block owns 64 (query token, head-in-group) rows of one sequence and one KV head, streams the visible keys
 // through shared memory in tiles of 64 (cp.async, double-buffered) and keeps an online softmax in registers.
-// Q K^T and P V run on tensor cores (mma.sync m16n8k16 bf16, float32 accumulators); softmax math in float32.
+// Q K^T and P V run on tensor cores (mma.sync m16n8k16 bf16, float32 accumulators); q and the probabilities
+// are split bf16 pairs (two MMAs each), so only the cached K and V carry bf16 rounding; softmax in float32.
 // Long contexts are split over several blocks (blockIdx.z); attention_combine_kernel merges the splits.
 // Legend: BM query rows per block (16 per warp), BN keys per tile, D head_dim, G heads per KV head.
 #include <climits>
@@ -24,7 +25,8 @@ struct AttentionSmem {
     static constexpr int kPitch = D + 8;  // bf16 per row: 16 bytes of padding keeps ldmatrix conflict-free
     static constexpr int kQ = kAttentionTileRows * kPitch;
     static constexpr int kKv = kKeysPerTile * kPitch;
-    static constexpr size_t kBytes = sizeof(uint16_t) * (kQ + 4 * kKv) + sizeof(int) * (2 * kKeysPerTile + 2);
+    static constexpr size_t kBytes =
+        sizeof(uint16_t) * (2 * kQ + 4 * kKv) + sizeof(int) * (2 * kKeysPerTile + 2);
 };
 
 // Per-thread view of its two query rows (g and g + 8 of its warp's 16).
@@ -40,8 +42,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
     using Smem = AttentionSmem<D>;
     constexpr int kPitch = Smem::kPitch;
     extern __shared__ __align__(16) unsigned char smem_raw[];
-    uint16_t* q_s = reinterpret_cast<uint16_t*>(smem_raw);      // [BM][pitch]
-    uint16_t* k_s = q_s + Smem::kQ;                             // [2][BN][pitch]
+    uint16_t* q_s = reinterpret_cast<uint16_t*>(smem_raw);      // [BM][pitch] hi
+    uint16_t* q_lo_s = q_s + Smem::kQ;                          // [BM][pitch] lo
+    uint16_t* k_s = q_lo_s + Smem::kQ;                          // [2][BN][pitch]
     uint16_t* v_s = k_s + 2 * Smem::kKv;                        // [2][BN][pitch]
     int* key_ok = reinterpret_cast<int*>(v_s + 2 * Smem::kKv);  // [2][BN]
     int* pos_range = key_ok + 2 * kKeysPerTile;                 // [min, max] position of the tile
@@ -70,20 +73,23 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
             atomicMax(&pos_range[1], p);
         }
     }
-    // Q tile -> bf16 in shared memory (zeros for padding rows).
+    // Q tile -> split bf16 pair in shared memory (zeros for padding rows).
     for (int idx = tid; idx < kAttentionTileRows * (D / 8); idx += kThreads) {
         const int row = idx / (D / 8), chunk = idx % (D / 8);
-        uint4 packed = make_uint4(0, 0, 0, 0);
+        uint4 hi = make_uint4(0, 0, 0, 0), lo = make_uint4(0, 0, 0, 0);
         if (row < rows_here) {
             const int r = row0 + row;
             const int token = q_begin + r / group, head = kvh * group + r % group;
             const float4* src = reinterpret_cast<const float4*>(
                 a.q + static_cast<int64_t>(token) * a.q_row_stride + head * D + chunk * 8);
             const float4 x0 = src[0], x1 = src[1];
-            packed = make_uint4(pack_bf16x2(x0.x, x0.y), pack_bf16x2(x0.z, x0.w), pack_bf16x2(x1.x, x1.y),
-                                pack_bf16x2(x1.z, x1.w));
+            split_pack_bf16x2(x0.x, x0.y, hi.x, lo.x);
+            split_pack_bf16x2(x0.z, x0.w, hi.y, lo.y);
+            split_pack_bf16x2(x1.x, x1.y, hi.z, lo.z);
+            split_pack_bf16x2(x1.z, x1.w, hi.w, lo.w);
         }
-        *reinterpret_cast<uint4*>(q_s + row * kPitch + chunk * 8) = packed;
+        *reinterpret_cast<uint4*>(q_s + row * kPitch + chunk * 8) = hi;
+        *reinterpret_cast<uint4*>(q_lo_s + row * kPitch + chunk * 8) = lo;
     }
     __syncthreads();
 
@@ -109,10 +115,13 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
     const bool warp_active = warp * 16 < rows_here;
 
     // This warp's Q fragments stay in registers for the whole key loop.
-    uint32_t q_frag[D / 16][4];
+    uint32_t q_frag[D / 16][4], q_lo_frag[D / 16][4];
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk)
-        ldmatrix_x4(q_frag[kk], q_s + (warp * 16 + (lane & 15)) * kPitch + kk * 16 + (lane >> 4) * 8);
+    for (int kk = 0; kk < D / 16; ++kk) {
+        const int offset = (warp * 16 + (lane & 15)) * kPitch + kk * 16 + (lane >> 4) * 8;
+        ldmatrix_x4(q_frag[kk], q_s + offset);
+        ldmatrix_x4(q_lo_frag[kk], q_lo_s + offset);
+    }
 
     // Two threads per key: each copies half of the key's K and V rows (cp.async; zero-fill when absent).
     const int first_block = a.first_block ? a.first_block[seq] : 0;
@@ -176,7 +185,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
                     ldmatrix_x4(kb, k_tile + (np * 16 + (lane & 7) + (lane >> 4) * 8) * kPitch + kk * 16 +
                                         ((lane >> 3) & 1) * 8);
                     mma_bf16_16816(s[2 * np], q_frag[kk], kb[0], kb[1]);
+                    mma_bf16_16816(s[2 * np], q_lo_frag[kk], kb[0], kb[1]);
                     mma_bf16_16816(s[2 * np + 1], q_frag[kk], kb[2], kb[3]);
+                    mma_bf16_16816(s[2 * np + 1], q_lo_frag[kk], kb[2], kb[3]);
                 }
             }
             // Mask, scale to log2 units, online softmax.
@@ -220,20 +231,23 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
                 o[dt][2] *= correction[1];
                 o[dt][3] *= correction[1];
             }
-            // O += P V: the S accumulators of two adjacent key groups form one A fragment.
+            // O += P V: the S accumulators of two adjacent key groups form one A fragment (a split pair).
 #pragma unroll
             for (int kc = 0; kc < kKeysPerTile / 16; ++kc) {
-                const uint32_t p_frag[4] = {pack_bf16x2(s[2 * kc][0], s[2 * kc][1]),
-                                            pack_bf16x2(s[2 * kc][2], s[2 * kc][3]),
-                                            pack_bf16x2(s[2 * kc + 1][0], s[2 * kc + 1][1]),
-                                            pack_bf16x2(s[2 * kc + 1][2], s[2 * kc + 1][3])};
+                uint32_t p_frag[4], p_lo_frag[4];
+                split_pack_bf16x2(s[2 * kc][0], s[2 * kc][1], p_frag[0], p_lo_frag[0]);
+                split_pack_bf16x2(s[2 * kc][2], s[2 * kc][3], p_frag[1], p_lo_frag[1]);
+                split_pack_bf16x2(s[2 * kc + 1][0], s[2 * kc + 1][1], p_frag[2], p_lo_frag[2]);
+                split_pack_bf16x2(s[2 * kc + 1][2], s[2 * kc + 1][3], p_frag[3], p_lo_frag[3]);
 #pragma unroll
                 for (int dp = 0; dp < D / 16; ++dp) {
                     uint32_t vb[4];
                     ldmatrix_x4_trans(vb, v_tile + (kc * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * kPitch +
                                               dp * 16 + (lane >> 4) * 8);
                     mma_bf16_16816(o[2 * dp], p_frag, vb[0], vb[1]);
+                    mma_bf16_16816(o[2 * dp], p_lo_frag, vb[0], vb[1]);
                     mma_bf16_16816(o[2 * dp + 1], p_frag, vb[2], vb[3]);
+                    mma_bf16_16816(o[2 * dp + 1], p_lo_frag, vb[2], vb[3]);
                 }
             }
         }
@@ -259,9 +273,14 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
             const float denom = l[h] * factor + (m_final == -INFINITY ? 0.0f : exp2f(sink - m_final));
             const float scale = denom > 0.0f ? factor / denom : 0.0f;
             uint32_t* dst = reinterpret_cast<uint32_t*>(a.out + row_index * D);
+            uint32_t* dst_lo = a.out_lo ? reinterpret_cast<uint32_t*>(a.out_lo + row_index * D) : nullptr;
 #pragma unroll
-            for (int dt = 0; dt < D / 8; ++dt)
-                dst[(dt * 8 + 2 * c) / 2] = pack_bf16x2(o[dt][2 * h] * scale, o[dt][2 * h + 1] * scale);
+            for (int dt = 0; dt < D / 8; ++dt) {
+                uint32_t hi, lo;
+                split_pack_bf16x2(o[dt][2 * h] * scale, o[dt][2 * h + 1] * scale, hi, lo);
+                dst[(dt * 8 + 2 * c) / 2] = hi;
+                if (dst_lo) dst_lo[(dt * 8 + 2 * c) / 2] = lo;
+            }
         } else {
             const int64_t split_row = static_cast<int64_t>(split) * a.num_tokens * a.num_heads + row_index;
             float2* dst = reinterpret_cast<float2*>(a.split_out + split_row * D);
@@ -301,7 +320,14 @@ __global__ void attention_combine_kernel(AttentionArgs a) {
     }
     const float inv = denom > 0.0f ? 1.0f / denom : 0.0f;
 #pragma unroll
-    for (int i = 0; i < D / 32; ++i) a.out[row * D + lane + 32 * i] = float_to_bf16_bits(acc[i] * inv);
+    for (int i = 0; i < D / 32; ++i) {
+        const int64_t at = row * D + lane + 32 * i;
+        if (a.out_lo) {
+            split_bf16(acc[i] * inv, a.out[at], a.out_lo[at]);
+        } else {
+            a.out[at] = float_to_bf16_bits(acc[i] * inv);
+        }
+    }
 }
 
 template <int D>

@@ -24,6 +24,24 @@ __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
     return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// Split-bf16 ("bf16x2") activations: x ~= hi + lo with hi = bf16(x), lo = bf16(x - hi), relative error
+// ~2^-17 instead of bf16's 2^-9. A tensor-core product with exact bf16 weights then costs two MMAs but is as
+// accurate as float32 math, which keeps a chaotic random-weight model on the float32 reference's path.
+__device__ __forceinline__ void split_bf16(float x, uint16_t& hi, uint16_t& lo) {
+    const __nv_bfloat16 h = __float2bfloat16_rn(x);
+    hi = __bfloat16_as_ushort(h);
+    lo = float_to_bf16_bits(x - __bfloat162float(h));
+}
+
+// Two floats -> (hi, lo) packed bf16x2 pairs.
+__device__ __forceinline__ void split_pack_bf16x2(float a, float b, uint32_t& hi, uint32_t& lo) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    const float2 hf = __bfloat1622float2(h);
+    const __nv_bfloat162 l = __floats2bfloat162_rn(a - hf.x, b - hf.y);
+    hi = *reinterpret_cast<const uint32_t*>(&h);
+    lo = *reinterpret_cast<const uint32_t*>(&l);
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
     for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);

@@ -80,6 +80,18 @@ const LinearGemm::Plan& LinearGemm::plan_for(const LinearArgs& args) {
 
 void LinearGemm::run(const LinearArgs& args, cudaStream_t stream) {
     if (args.num_tokens == 0) return;
+    if (args.split_input) {
+        // One GEMM over the 2T rows of the pair (weights read once), then hi + lo + bias.
+        LinearArgs both = args;
+        both.num_tokens = 2 * args.num_tokens;
+        both.bias = nullptr;
+        both.split_input = false;
+        run(both, stream);
+        sum_split_halves(
+            {.y = args.y, .bias = args.bias, .num_tokens = args.num_tokens, .width = args.out_features},
+            stream);
+        return;
+    }
     const Plan& plan = plan_for(args);
     if (args.bias)
         GPTOSS_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,

@@ -3,6 +3,8 @@
 // Each launcher has a float32 twin in engine/cpu/ops.h (or engine/sampler.h) and a test in
 // tests/cuda/<op>_test.cu that compares the two. Launchers check their launch (GPTOSS_CUDA_CHECK_LAUNCH) and
 // never synchronize. bf16 tensors are passed as their bits (uint16_t), like the checkpoint views.
+// Activations that feed tensor cores travel as split bf16 pairs (hi = bf16(x), lo = bf16(x - hi); see
+// common.cuh): [2R, W] buffers hold the R hi rows, then the R lo rows. Only the KV cache is plain bf16.
 // Shape legend: T tokens, S sequences, H hidden, Hq query heads, Hkv KV heads, G = Hq / Hkv, D head_dim,
 // E experts, K experts per token, P = T * K (token, expert) pairs, I intermediate, V vocab, R logits rows,
 // NB blocks of a KV pool, BS block size.
@@ -33,7 +35,8 @@ void embedding(const EmbeddingArgs& args, cudaStream_t stream);
 // Residual add fused with RMSNorm. Output row r reads source row s = row_indices ? row_indices[r] : r:
 //   x = residual[s] + sum_{k < num_deltas} deltas[s, k]     (summed in order k = 0, 1, ...; float32)
 //   if (update_residual) residual[s] = x
-//   out[r] = bf16(x / sqrt(mean(x^2) + eps) * weight)       (product in float32, one rounding)
+//   y = x / sqrt(mean(x^2) + eps) * weight                   (product in float32)
+//   out[r] = bf16(y); with out_lo, out_lo[r] = bf16(y - out[r]) (the split pair)
 // The MoE combine is this with deltas = the K weighted expert outputs of each token.
 struct RmsNormArgs {
     float* residual = nullptr;      // [T, H] float32
@@ -45,7 +48,8 @@ struct RmsNormArgs {
     const int32_t* row_indices = nullptr;  // [R] or null (then R = T)
     int num_rows = 0;                      // R
     int hidden = 0;
-    uint16_t* out = nullptr;  // [R, H] bf16
+    uint16_t* out = nullptr;     // [R, H] bf16
+    uint16_t* out_lo = nullptr;  // [R, H] bf16 or null
 };
 void rmsnorm(const RmsNormArgs& args, cudaStream_t stream);
 
@@ -58,7 +62,8 @@ struct LinearArgs {
     int num_tokens = 0;
     int in_features = 0;
     int out_features = 0;
-    float* y = nullptr;  // [T, out] float32
+    bool split_input = false;
+    float* y = nullptr;  // [T, out] float32 ([2T, out] of space when split_input)
 };
 // Owns the cuBLASLt handle, its workspace and a cache of chosen algorithms (one per shape).
 class LinearGemm {
@@ -77,6 +82,16 @@ private:
     size_t workspace_bytes_ = 0;
     std::map<std::tuple<int, int, int, bool>, std::unique_ptr<Plan>> plans_;
 };
+
+// ---- split_bf16.cu -----------------------------------------------------------------------------------
+// y[t, n] = y[t, n] + y[T + t, n] + bias[n]: the two halves of a split-input GEMM.
+struct SplitSumArgs {
+    float* y = nullptr;           // [2T, N]
+    const float* bias = nullptr;  // [N] or null
+    int num_tokens = 0;           // T
+    int width = 0;                // N
+};
+void sum_split_halves(const SplitSumArgs& args, cudaStream_t stream);
 
 // ---- rope.cu ------------------------------------------------------------------------------------------
 // YaRN RoPE in place, half-split (NeoX) pairs (x[i], x[i + D/2]): angle = inv_freq[i] * float(position) in
@@ -113,7 +128,8 @@ void kv_write(const KvWriteArgs& args, cudaStream_t stream);
 
 // ---- attention.cu -------------------------------------------------------------------------------------
 // Paged causal attention with per-head sinks, GQA and an optional sliding window, for prefill chunks and
-// decode alike (FlashAttention-2 style on tensor cores). Work item = (tile, KV head, split): a tile is
+// decode alike (FlashAttention-2 style on tensor cores; q and the probabilities as split bf16 pairs, K and V
+// as cached). Work item = (tile, KV head, split): a tile is
 // kAttentionTileRows consecutive (query token, head-in-group) rows of one sequence, row = token * G + g.
 // The keys of a tile may be split over num_splits blocks (long decodes); the partial results go to the
 // workspace and attention_combine merges them with the sink.
@@ -150,6 +166,7 @@ struct AttentionArgs {
     float* split_max = nullptr;  // [num_splits, T, Hq] (log2 units)
     float* split_sum = nullptr;  // [num_splits, T, Hq]
     uint16_t* out = nullptr;     // [T, Hq, D] bf16
+    uint16_t* out_lo = nullptr;  // [T, Hq, D] bf16 or null: the split pair's lo half
 };
 void attention(const AttentionArgs& args, cudaStream_t stream);
 
@@ -188,15 +205,17 @@ void moe_group(const MoeGroupArgs& args, cudaStream_t stream);
 
 // ---- moe_mxfp4_gemm.cu --------------------------------------------------------------------------------
 // Grouped GEMM over the expert tiles, weights read as MXFP4 (blocks + e8m0 scales, the checkpoint layout)
-// and decoded in registers; bf16 tensor-core math with float32 accumulation.
+// and decoded in registers (exact in bf16); activations as split bf16 pairs, so two tensor-core products per
+// weight fragment and float32 accumulation give float32-accurate results.
 //   kGateUpSwiglu: row i (sorted) computes g = W_gu[e] h[token(i)] + b_gu[e] (N = 2I rows, even = gate,
-//                  odd = up) and writes act[i, j] = bf16(swiglu(g[2j], g[2j+1])) with the clamped gpt-oss
-//                  SwiGLU (limit, alpha 1.702).
+//                  odd = up) and writes act[i, j] = swiglu(g[2j], g[2j+1]) (clamped gpt-oss SwiGLU, limit,
+//                  alpha 1.702) as a split pair (act_out, act_lo_out).
 //   kDownWeighted: row i computes y = W_d[e] act[i] + b_d[e] and writes out[pair(i), :] = w[pair(i)] * y.
 enum class MoeEpilogue { kGateUpSwiglu, kDownWeighted };
 struct MoeGemmArgs {
     MoeEpilogue epilogue = MoeEpilogue::kGateUpSwiglu;
     const uint16_t* a = nullptr;      // kGateUpSwiglu: h [T, in]; kDownWeighted: act [P, in] (sorted order)
+    int64_t a_lo_offset = 0;          // elements from a row of the hi half to the same row of the lo half
     int top_k = 0;                    // token(i) = sorted_pairs[i] / top_k
     const uint8_t* blocks = nullptr;  // [E, N, in/32, 16]
     const uint8_t* scales = nullptr;  // [E, N, in/32]
@@ -212,7 +231,8 @@ struct MoeGemmArgs {
     int tile_rows = 0;  // must equal moe_gemm_tile_rows(...) used for moe_group
     float swiglu_limit = 7.0f;
     const float* routing_weights = nullptr;  // [P] (kDownWeighted)
-    uint16_t* act_out = nullptr;             // [P, N / 2] bf16 (kGateUpSwiglu)
+    uint16_t* act_out = nullptr;             // [P, N / 2] bf16 hi (kGateUpSwiglu)
+    uint16_t* act_lo_out = nullptr;          // [P, N / 2] bf16 lo (kGateUpSwiglu)
     float* y_out = nullptr;                  // [P, N] float32 (kDownWeighted)
 };
 // Rows per tile the GEMM uses for a step with `num_pairs` pairs over `num_experts` experts.
@@ -235,6 +255,7 @@ struct SamplingRowParams {
 };
 struct SamplingArgs {
     const float* logits = nullptr;  // [R, V] float32
+    float* probs = nullptr;         // [R, V] scratch: the candidates' probabilities
     int num_rows = 0;
     int vocab = 0;
     const SamplingRowParams* params = nullptr;  // [R]

@@ -1,5 +1,6 @@
 // Grouped expert GEMMs that read the MXFP4 weights as stored (16-byte blocks of 32 e2m1 codes + an e8m0
-// scale) and decode them in registers on the way into shared memory; bf16 tensor cores do the math.
+// scale) and decode them in registers on the way into shared memory; bf16 tensor cores do the math, two
+// products per weight fragment since the activations are split bf16 pairs (float32-accurate).
 // Block = one tile of BM sorted (token, expert) rows of one expert x BN weight rows; k walks the input
 // features 64 at a time (two MXFP4 blocks per weight row), double-buffered: the next tile's global loads
 // are in flight while the current one feeds the tensor cores.
@@ -65,7 +66,7 @@ struct GemmShape {
     static constexpr int kAChunks = BM * (kBK / 8) / kThreads;   // 16-byte A loads per thread per stage
     static constexpr int kBChunks = BN * (kBK / 32) / kThreads;  // MXFP4 blocks per thread per stage
     static_assert(kAChunks >= 1 && kBChunks >= 1, "tile too small for the block");
-    static constexpr int kStageElems = (BM + BN) * kPitch;
+    static constexpr int kStageElems = (2 * BM + BN) * kPitch;  // A hi, A lo, B
     static constexpr size_t kSmemBytes = 2 * kStageElems * sizeof(uint16_t) + 2 * BM * sizeof(int);
 };
 
@@ -75,7 +76,7 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
     const int tile = blockIdx.x;
     if (tile >= *a.num_tiles) return;
     extern __shared__ __align__(16) unsigned char smem_raw[];
-    uint16_t* stage_base = reinterpret_cast<uint16_t*>(smem_raw);  // [2][(BM + BN) * pitch]
+    uint16_t* stage_base = reinterpret_cast<uint16_t*>(smem_raw);  // [2][(2 BM + BN) * pitch]
     int* a_row =
         reinterpret_cast<int*>(stage_base + 2 * Shape::kStageElems);  // [BM] source row of A, -1 = pad
     int* out_row = a_row + BM;                                        // [BM] sorted row, -1 = pad
@@ -102,7 +103,7 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
     const uint8_t* expert_scales = a.scales + static_cast<int64_t>(expert) * n_total * blocks_per_row;
 
     // Register stage: raw loads of one k tile.
-    uint4 a_regs[Shape::kAChunks];
+    uint4 a_regs[Shape::kAChunks], a_lo_regs[Shape::kAChunks];
     uint4 b_codes[Shape::kBChunks];
     uint32_t b_scale[Shape::kBChunks];
     auto load_global = [&](int kt) {
@@ -111,9 +112,12 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
             const int cid = tid + i * kThreads;
             const int row = cid / (kBK / 8), col = kt * kBK + (cid % (kBK / 8)) * 8;
             const int src = a_row[row];
-            a_regs[i] = make_uint4(0, 0, 0, 0);
-            if (src >= 0 && col < in)
-                a_regs[i] = *reinterpret_cast<const uint4*>(a.a + static_cast<int64_t>(src) * in + col);
+            a_regs[i] = a_lo_regs[i] = make_uint4(0, 0, 0, 0);
+            if (src >= 0 && col < in) {
+                const uint16_t* row = a.a + static_cast<int64_t>(src) * in + col;
+                a_regs[i] = *reinterpret_cast<const uint4*>(row);
+                a_lo_regs[i] = *reinterpret_cast<const uint4*>(row + a.a_lo_offset);
+            }
         }
 #pragma unroll
         for (int i = 0; i < Shape::kBChunks; ++i) {
@@ -130,11 +134,14 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
     };
     auto store_smem = [&](int stage) {
         uint16_t* a_s = stage_base + stage * Shape::kStageElems;
-        uint16_t* b_s = a_s + BM * kPitch;
+        uint16_t* a_lo_s = a_s + BM * kPitch;
+        uint16_t* b_s = a_lo_s + BM * kPitch;
 #pragma unroll
         for (int i = 0; i < Shape::kAChunks; ++i) {
             const int cid = tid + i * kThreads;
-            *reinterpret_cast<uint4*>(a_s + (cid / (kBK / 8)) * kPitch + (cid % (kBK / 8)) * 8) = a_regs[i];
+            const int offset = (cid / (kBK / 8)) * kPitch + (cid % (kBK / 8)) * 8;
+            *reinterpret_cast<uint4*>(a_s + offset) = a_regs[i];
+            *reinterpret_cast<uint4*>(a_lo_s + offset) = a_lo_regs[i];
         }
 #pragma unroll
         for (int i = 0; i < Shape::kBChunks; ++i) {
@@ -163,14 +170,18 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
         const int stage = kt & 1;
         if (kt + 1 < num_k_tiles) load_global(kt + 1);
         const uint16_t* a_s = stage_base + stage * Shape::kStageElems;
-        const uint16_t* b_s = a_s + BM * kPitch;
+        const uint16_t* a_lo_s = a_s + BM * kPitch;
+        const uint16_t* b_s = a_lo_s + BM * kPitch;
 #pragma unroll
         for (int kk = 0; kk < kBK / 16; ++kk) {
-            uint32_t a_frag[Shape::kMt][4];
+            uint32_t a_frag[Shape::kMt][4], a_lo_frag[Shape::kMt][4];
 #pragma unroll
-            for (int mt = 0; mt < Shape::kMt; ++mt)
-                ldmatrix_x4(a_frag[mt], a_s + (warp_m * Shape::kWarpRows + mt * 16 + (lane & 15)) * kPitch +
-                                            kk * 16 + (lane >> 4) * 8);
+            for (int mt = 0; mt < Shape::kMt; ++mt) {
+                const int offset =
+                    (warp_m * Shape::kWarpRows + mt * 16 + (lane & 15)) * kPitch + kk * 16 + (lane >> 4) * 8;
+                ldmatrix_x4(a_frag[mt], a_s + offset);
+                ldmatrix_x4(a_lo_frag[mt], a_lo_s + offset);
+            }
 #pragma unroll
             for (int np = 0; np < Shape::kNt / 2; ++np) {
                 uint32_t b_frag[4];
@@ -181,7 +192,9 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
 #pragma unroll
                 for (int mt = 0; mt < Shape::kMt; ++mt) {
                     mma_bf16_16816(acc[mt][2 * np], a_frag[mt], b_frag[0], b_frag[1]);
+                    mma_bf16_16816(acc[mt][2 * np], a_lo_frag[mt], b_frag[0], b_frag[1]);
                     mma_bf16_16816(acc[mt][2 * np + 1], a_frag[mt], b_frag[2], b_frag[3]);
+                    mma_bf16_16816(acc[mt][2 * np + 1], a_lo_frag[mt], b_frag[2], b_frag[3]);
                 }
             }
         }
@@ -205,8 +218,8 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
                 if (sorted < 0) continue;
                 const float v0 = acc[mt][nt][2 * h] + b0, v1 = acc[mt][nt][2 * h + 1] + b1;
                 if constexpr (EPI == MoeEpilogue::kGateUpSwiglu) {
-                    a.act_out[static_cast<int64_t>(sorted) * (n_total / 2) + n / 2] =
-                        float_to_bf16_bits(swiglu(v0, v1, a.swiglu_limit));
+                    const int64_t at = static_cast<int64_t>(sorted) * (n_total / 2) + n / 2;
+                    split_bf16(swiglu(v0, v1, a.swiglu_limit), a.act_out[at], a.act_lo_out[at]);
                 } else {
                     const int pair = a.sorted_pairs[sorted];
                     const float w = a.routing_weights[pair];

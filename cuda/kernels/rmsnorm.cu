@@ -8,6 +8,16 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxPerThread = 16;  // hidden <= kThreads * kMaxPerThread = 4096 keeps x in registers
 
+// out[r, i] = bf16(y), and the lo half of the split pair when asked for.
+__device__ __forceinline__ void store(const RmsNormArgs& a, int r, int i, float y) {
+    const int64_t at = static_cast<int64_t>(r) * a.hidden + i;
+    if (a.out_lo) {
+        split_bf16(y, a.out[at], a.out_lo[at]);
+    } else {
+        a.out[at] = float_to_bf16_bits(y);
+    }
+}
+
 // One block per output row. x stays in registers between the sum of squares and the scaling.
 template <int PER_THREAD>
 __global__ void __launch_bounds__(kThreads) rmsnorm_kernel(RmsNormArgs a) {
@@ -32,11 +42,10 @@ __global__ void __launch_bounds__(kThreads) rmsnorm_kernel(RmsNormArgs a) {
     }
     const float total = block_sum(sum_sq, scratch);
     const float inv_rms = 1.0f / sqrtf(total / static_cast<float>(a.hidden) + a.eps);
-    uint16_t* out = a.out + static_cast<int64_t>(r) * a.hidden;
 #pragma unroll
     for (int j = 0; j < PER_THREAD; ++j) {
         const int i = threadIdx.x + j * kThreads;
-        if (i < a.hidden) out[i] = float_to_bf16_bits(x[j] * inv_rms * bf16_bits_to_float(a.weight[i]));
+        if (i < a.hidden) store(a, r, i, x[j] * inv_rms * bf16_bits_to_float(a.weight[i]));
     }
 }
 
@@ -56,12 +65,11 @@ __global__ void __launch_bounds__(kThreads) rmsnorm_wide_kernel(RmsNormArgs a) {
     }
     const float total = block_sum(sum_sq, scratch);
     const float inv_rms = 1.0f / sqrtf(total / static_cast<float>(a.hidden) + a.eps);
-    uint16_t* out = a.out + static_cast<int64_t>(r) * a.hidden;
     for (int i = threadIdx.x; i < a.hidden; i += kThreads) {
         float v = res[i];
         if (!a.update_residual)
             for (int k = 0; k < a.num_deltas; ++k) v += delta[static_cast<int64_t>(k) * a.hidden + i];
-        out[i] = float_to_bf16_bits(v * inv_rms * bf16_bits_to_float(a.weight[i]));
+        store(a, r, i, v * inv_rms * bf16_bits_to_float(a.weight[i]));
     }
 }
 

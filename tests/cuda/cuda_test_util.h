@@ -68,6 +68,24 @@ inline std::vector<float> from_bf16(const std::vector<uint16_t>& bits) {
     return out;
 }
 
+// The split bf16 pair of `values` (kernels.h): all hi values, then all lo values.
+inline std::vector<uint16_t> to_split_bf16(const std::vector<float>& values) {
+    std::vector<uint16_t> out(2 * values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+        out[i] = float_to_bf16(values[i]);
+        out[values.size() + i] = float_to_bf16(values[i] - bf16_to_float(out[i]));
+    }
+    return out;
+}
+
+// hi + lo of a split pair stored as [hi..., lo...].
+inline std::vector<float> from_split_bf16(const std::vector<uint16_t>& pair) {
+    const size_t n = pair.size() / 2;
+    std::vector<float> out(n);
+    for (size_t i = 0; i < n; ++i) out[i] = bf16_to_float(pair[i]) + bf16_to_float(pair[n + i]);
+    return out;
+}
+
 // ||a - ref|| / ||ref|| in double; NaN anywhere makes it infinite.
 inline double rel_l2(const std::vector<float>& a, const std::vector<float>& ref) {
     if (a.size() != ref.size()) return INFINITY;

@@ -46,6 +46,21 @@ TEST_P(CudaRmsNorm, MatchesCpuAfterResidualAdd) {
     const double err = rel_l2(from_bf16(to_host(d_out)), expected);
     EXPECT_LT(err, 3e-3) << "bf16 output rounding only";
     RecordProperty("rel_l2", std::to_string(err));
+
+    // As a split pair (the runner's form): hi + lo is float32-accurate.
+    auto d_x2 = to_device(x);
+    auto d_pair = poisoned<uint16_t>(size_t(2) * T * H, 0x7fc0);
+    cuda::rmsnorm({.residual = d_x2.get(),
+                   .deltas = K > 0 ? d_deltas.get() : nullptr,
+                   .num_deltas = K,
+                   .weight = d_weight.get(),
+                   .eps = 1e-5f,
+                   .num_rows = T,
+                   .hidden = H,
+                   .out = d_pair.get(),
+                   .out_lo = d_pair.get() + size_t(T) * H},
+                  nullptr);
+    EXPECT_LT(rel_l2(from_split_bf16(to_host(d_pair)), expected), 2e-6);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaRmsNorm,

@@ -81,11 +81,13 @@ void check_against_host(int vocab) {
 
     auto d_logits = to_device(logits);
     auto d_params = to_device(gpu_params);
+    cuda::DeviceBuffer<float> probs(logits.size());
     auto d_tokens = poisoned<int32_t>(R, -7);
     auto d_lp = poisoned<float>(R, NAN);
     auto d_top_tokens = poisoned<int32_t>(size_t(R) * cuda::kMaxTopLogprobs, -7);
     auto d_top_lp = poisoned<float>(size_t(R) * cuda::kMaxTopLogprobs, NAN);
     cuda::sample({.logits = d_logits.get(),
+                  .probs = probs.get(),
                   .num_rows = R,
                   .vocab = vocab,
                   .params = d_params.get(),

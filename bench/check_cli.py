@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""The CLI acceptance checks on the GPU machine (needs numpy + safetensors, which it has).
+
+  check_cli.py score GPTOSS TINY_DIR BACKEND      gptoss score on every golden case: rel-L2 vs logits_f32,
+                                                  beside transformers' own bf16_vs_f32_rel (gate: 2x)
+  check_cli.py generate GPTOSS TOY_DIR BACKEND    gptoss generate on every toy-harmony golden prompt: exact
+                                                  equality with the golden greedy ids
+Exit status 1 when a check fails.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from safetensors.numpy import load_file
+
+
+def score(gptoss, tiny, backend):
+    golden = load_file(os.path.join(tiny, "golden.safetensors"))
+    meta = json.load(open(os.path.join(tiny, "golden.json")))
+    ok = True
+    for case in sorted(meta["cases"]):
+        ids = golden[case + ".input_ids"]
+        ref = golden[case + ".logits_f32"].astype(np.float64)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "logits.safetensors")
+            subprocess.run([gptoss, "score", "--backend", backend, "--model", tiny, "--ids",
+                            ",".join(str(int(i)) for i in ids), "--out", out], check=True)
+            got = load_file(out)["logits"].astype(np.float64)
+        rel = np.linalg.norm(got - ref) / np.linalg.norm(ref)
+        bf16 = meta["cases"][case]["bf16_vs_f32_rel"]
+        passed = rel <= 2 * bf16
+        ok &= passed
+        print(f"[ score {case:9s} ] T={len(ids):3d} {backend} vs f32 rel_l2 {rel:.4f}   transformers bf16 vs f32 "
+              f"{bf16:.4f}   ratio {rel / bf16:.2f}   {'ok' if passed else 'FAIL'}")
+    return ok
+
+
+def generate(gptoss, toy, backend):
+    cases = json.load(open(os.path.join(toy, "golden.json")))["cases"]
+
+    def run(case):
+        prompt, expected = case["prompt_ids"], case["greedy_ids"]
+        out = subprocess.run([gptoss, "generate", "--backend", backend, "--model", toy, "--ids",
+                              ",".join(map(str, prompt)), "--max-tokens", str(len(expected) + 16)],
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out) == expected
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, cases))
+    print(f"[ generate toy-harmony ] {backend} greedy equals golden on {sum(results)} of {len(results)} cases")
+    return all(results)
+
+
+if __name__ == "__main__":
+    what, gptoss, model, backend = sys.argv[1:5]
+    sys.exit(0 if {"score": score, "generate": generate}[what](gptoss, model, backend) else 1)
