@@ -1,0 +1,25 @@
+// ScheduledBatch: what Scheduler::schedule() decided for one step, read by the batch builder and by
+// Scheduler::update(). Entries are in batch order (sequence s of BatchInputs is entries[s]).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/sequence.h"
+
+namespace gptoss {
+
+struct ScheduledSequence {
+    std::shared_ptr<Sequence> seq;
+    int num_new_tokens = 0;  // tokens [seq->num_computed_tokens, + num_new_tokens) are computed this step
+    bool sample = false;     // the chunk ends at the last known token: a new token is sampled
+};
+
+struct ScheduledBatch {
+    std::vector<ScheduledSequence> entries;
+    int num_tokens = 0;     // sum of num_new_tokens, <= max_num_batched_tokens
+    int num_preempted = 0;  // sequences preempted while scheduling this step
+    bool empty() const { return entries.empty(); }
+};
+
+}  // namespace gptoss

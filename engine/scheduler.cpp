@@ -1,0 +1,202 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace gptoss {
+
+Scheduler::Scheduler(const SchedulerConfig& config, KvCacheManager& kv) : config_(config), kv_(kv) {
+    if (config.max_num_seqs <= 0 || config.max_num_batched_tokens <= 0 || config.max_model_len <= 0) {
+        throw std::invalid_argument(
+            "Scheduler: max_num_seqs, max_num_batched_tokens and max_model_len must be positive");
+    }
+    const KvCacheSpec& spec = kv.spec();
+    const int full_needed = (config.max_model_len + spec.block_size - 1) / spec.block_size;
+    if (spec.has_full_layers && spec.num_full_blocks < full_needed) {
+        throw std::invalid_argument(fmt::format(
+            "Scheduler: {} full-attention blocks cannot hold one sequence of max_model_len {} ({} blocks)",
+            spec.num_full_blocks, config.max_model_len, full_needed));
+    }
+    const int window_needed =
+        kv.max_window_blocks_per_sequence(std::min(config.max_num_batched_tokens, config.max_model_len));
+    if (kv.has_window_pool() && spec.num_window_blocks < window_needed) {
+        throw std::invalid_argument(
+            fmt::format("Scheduler: {} windowed blocks cannot hold one sequence's largest chunk ({} blocks)",
+                        spec.num_window_blocks, window_needed));
+    }
+}
+
+void Scheduler::add(std::shared_ptr<Sequence> seq) {
+    if (seq->status != SequenceStatus::kWaiting || !seq->blocks.empty() || seq->num_tokens() == 0) {
+        throw std::invalid_argument("Scheduler::add: the sequence must be new and non-empty");
+    }
+    if (seq->num_tokens() > config_.max_model_len) {
+        throw std::invalid_argument(
+            fmt::format("Scheduler::add: sequence {} has {} tokens, max_model_len is {}", seq->id,
+                        seq->num_tokens(), config_.max_model_len));
+    }
+    waiting_.push_back(std::move(seq));
+}
+
+void Scheduler::preempt(Sequence& seq) {
+    kv_.free(seq);
+    seq.num_computed_tokens = 0;
+    seq.status = SequenceStatus::kWaiting;
+    ++seq.num_preemptions;
+    ++num_preemptions_;
+}
+
+ScheduledBatch Scheduler::schedule() {
+    ScheduledBatch batch;
+    int budget = config_.max_num_batched_tokens;
+    auto add_entry = [&](const std::shared_ptr<Sequence>& seq, int num_new) {
+        batch.entries.push_back({seq, num_new, seq->num_computed_tokens + num_new == seq->num_tokens()});
+        batch.num_tokens += num_new;
+        budget -= num_new;
+    };
+
+    // Running sequences: decodes (one token behind) first, then prefill chunks.
+    for (int pass = 0; pass < 2; ++pass) {
+        const bool decodes = pass == 0;
+        for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
+            std::shared_ptr<Sequence> seq = running_[i];
+            const int remaining = seq->num_uncomputed_tokens();
+            if ((remaining == 1) != decodes) continue;
+            const int num_new = std::min(remaining, budget);
+            bool preempted_self = false;
+            while (!kv_.allocate_slots(*seq, num_new)) {
+                std::shared_ptr<Sequence> victim = running_.back();
+                running_.pop_back();
+                // A decode scheduled in the first pass gives its tokens back.
+                auto scheduled = std::find_if(batch.entries.begin(), batch.entries.end(),
+                                              [&](const ScheduledSequence& e) { return e.seq == victim; });
+                if (scheduled != batch.entries.end()) {
+                    budget += scheduled->num_new_tokens;
+                    batch.num_tokens -= scheduled->num_new_tokens;
+                    batch.entries.erase(scheduled);
+                }
+                preempt(*victim);
+                waiting_.push_front(victim);
+                ++batch.num_preempted;
+                if (victim == seq) {
+                    preempted_self = true;
+                    break;
+                }
+            }
+            if (!preempted_self) add_entry(seq, num_new);
+        }
+    }
+
+    // Waiting sequences, FCFS; none in a step that had to preempt (the pages are short).
+    while (batch.num_preempted == 0 && !waiting_.empty() && budget > 0 &&
+           num_running() < config_.max_num_seqs) {
+        std::shared_ptr<Sequence> seq = waiting_.front();
+        const PrefixHit hit = kv_.find_cached_prefix(*seq);
+        const int num_new = std::min(seq->num_tokens() - hit.num_tokens, budget);
+        if (!kv_.allocate_slots(*seq, num_new, &hit)) break;
+        waiting_.pop_front();
+        seq->num_computed_tokens = hit.num_tokens;
+        if (!seq->admitted_once) {
+            seq->admitted_once = true;
+            seq->num_cached_prompt_tokens = hit.num_tokens;
+        }
+        seq->status = SequenceStatus::kRunning;
+        running_.push_back(seq);
+        add_entry(seq, num_new);
+    }
+    return batch;
+}
+
+FinishReason Scheduler::stop_reason(const Sequence& seq, int32_t token) const {
+    const auto& stops = seq.stop.stop_token_ids;
+    if (std::find(stops.begin(), stops.end(), token) != stops.end()) return FinishReason::kStop;
+    if (seq.num_output_tokens() >= seq.stop.max_tokens || seq.num_tokens() >= config_.max_model_len) {
+        return FinishReason::kLength;
+    }
+    return FinishReason::kNone;
+}
+
+std::vector<SequenceOutput> Scheduler::update(const ScheduledBatch& batch, const StepOutput& output) {
+    // Check the whole output before changing anything.
+    for (size_t s = 0; s < batch.entries.size(); ++s) {
+        if (!batch.entries[s].sample) continue;
+        if (s >= output.sampled_tokens.size() || output.sampled_tokens[s] < 0) {
+            throw std::invalid_argument(fmt::format("step output has no sampled token for batch row {}", s));
+        }
+    }
+    std::vector<SequenceOutput> outputs;
+    for (size_t s = 0; s < batch.entries.size(); ++s) {
+        const ScheduledSequence& entry = batch.entries[s];
+        Sequence& seq = *entry.seq;
+        if (seq.status != SequenceStatus::kRunning) continue;
+        seq.num_computed_tokens += entry.num_new_tokens;
+        kv_.on_tokens_computed(seq);
+        if (!entry.sample) continue;
+        const int32_t token = output.sampled_tokens[s];
+        seq.token_ids.push_back(token);
+        const FinishReason reason = stop_reason(seq, token);
+        const TokenLogprob* logprob = s < output.logprobs.size() ? &output.logprobs[s] : nullptr;
+        outputs.push_back({entry.seq, token, logprob, reason});
+        if (reason == FinishReason::kStop) seq.stop_token = token;
+        if (reason != FinishReason::kNone) finish(seq, reason);
+    }
+    return outputs;
+}
+
+void Scheduler::finish(Sequence& seq, FinishReason reason) {
+    if (seq.is_finished()) return;
+    auto is_seq = [&](const std::shared_ptr<Sequence>& p) { return p.get() == &seq; };
+    if (auto it = std::find_if(running_.begin(), running_.end(), is_seq); it != running_.end())
+        running_.erase(it);
+    if (auto it = std::find_if(waiting_.begin(), waiting_.end(), is_seq); it != waiting_.end())
+        waiting_.erase(it);
+    kv_.free(seq);
+    seq.status = SequenceStatus::kFinished;
+    seq.finish_reason = reason;
+}
+
+std::shared_ptr<Sequence> Scheduler::find(RequestId id) const {
+    for (const auto& seq : running_) {
+        if (seq->id == id) return seq;
+    }
+    for (const auto& seq : waiting_) {
+        if (seq->id == id) return seq;
+    }
+    return nullptr;
+}
+
+std::vector<std::shared_ptr<Sequence>> Scheduler::live_sequences() const {
+    std::vector<std::shared_ptr<Sequence>> live(running_.begin(), running_.end());
+    live.insert(live.end(), waiting_.begin(), waiting_.end());
+    return live;
+}
+
+std::string Scheduler::verify() const {
+    if (num_running() > config_.max_num_seqs) {
+        return fmt::format("{} running sequences, max_num_seqs is {}", num_running(), config_.max_num_seqs);
+    }
+    std::vector<const Sequence*> holders;
+    for (const auto& seq : running_) {
+        if (seq->status != SequenceStatus::kRunning)
+            return fmt::format("sequence {} in running is not running", seq->id);
+        if (seq->num_computed_tokens >= seq->num_tokens()) {
+            return fmt::format("running sequence {} has nothing left to compute", seq->id);
+        }
+        holders.push_back(seq.get());
+    }
+    for (const auto& seq : waiting_) {
+        if (seq->status != SequenceStatus::kWaiting || !seq->blocks.empty() ||
+            seq->num_computed_tokens != 0) {
+            return fmt::format("waiting sequence {} holds pages or progress", seq->id);
+        }
+        holders.push_back(seq.get());
+    }
+    std::vector<const Sequence*> sorted = holders;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return "a sequence is queued twice";
+    return kv_.verify(holders);
+}
+
+}  // namespace gptoss

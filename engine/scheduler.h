@@ -1,0 +1,87 @@
+// Scheduler: continuous batching with chunked prefill and preemption by recompute (vLLM v1 / nano-vllm).
+//
+// One step = a token budget shared by every scheduled sequence; there is no prefill or decode phase: each
+// sequence moves num_computed_tokens towards num_tokens. Order within a step: running sequences first -
+// those one token behind (decodes), then those with more to compute (prefill chunks, cut to the remaining
+// budget) - then waiting sequences in arrival order (FCFS: the head of the queue blocks the rest), up to
+// max_num_seqs running. Pages come from the KvCacheManager all or nothing; when a running sequence cannot
+// get its pages, the newest running sequence is preempted (pages freed, num_computed_tokens = 0, output kept)
+// and put back at the head of the waiting queue, repeatedly, until the allocation succeeds or the sequence
+// itself is the newest. No new sequence is admitted in a step that preempted. The oldest running sequence is
+// never preempted while another runs, so every sequence finishes (no starvation).
+//
+// Not thread-safe: the engine thread owns it (tests drive it directly with hand-made StepOutputs).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/batch_inputs.h"
+#include "engine/kv_cache_manager.h"
+#include "engine/scheduled_batch.h"
+#include "engine/sequence.h"
+
+namespace gptoss {
+
+struct SchedulerConfig {
+    int max_num_seqs = 256;
+    int max_num_batched_tokens = 8192;
+    int max_model_len = 131072;  // a sequence never grows past this (submit() checks prompt + max_tokens)
+};
+
+// One sampled token of one sequence, as update() applied it.
+struct SequenceOutput {
+    std::shared_ptr<Sequence> seq;
+    int32_t token = 0;
+    const TokenLogprob* logprob = nullptr;             // into the StepOutput; null when not returned
+    FinishReason finish_reason = FinishReason::kNone;  // kStop (stop token) or kLength, else kNone
+};
+
+class Scheduler {
+public:
+    // Throws std::invalid_argument when the pools cannot hold one max_model_len sequence (it could never
+    // run).
+    Scheduler(const SchedulerConfig& config, KvCacheManager& kv);
+
+    // Queues a new sequence (status kWaiting, no blocks).
+    void add(std::shared_ptr<Sequence> seq);
+    // Decides this step's work and allocates its pages.
+    ScheduledBatch schedule();
+    // Applies a step's result: advances num_computed_tokens, caches/releases pages, appends sampled tokens
+    // and finishes sequences on a stop token or length. `output.sampled_tokens` is indexed like the batch.
+    std::vector<SequenceOutput> update(const ScheduledBatch& batch, const StepOutput& output);
+    // Finishes a sequence wherever it is (waiting, preempted or running) and frees its pages. No-op when it
+    // already finished.
+    void finish(Sequence& seq, FinishReason reason);
+    // Finds a live sequence by request id.
+    std::shared_ptr<Sequence> find(RequestId id) const;
+
+    bool has_unfinished() const { return !running_.empty() || !waiting_.empty(); }
+    int num_running() const { return static_cast<int>(running_.size()); }
+    int num_waiting() const { return static_cast<int>(waiting_.size()); }
+    uint64_t num_preemptions() const { return num_preemptions_; }
+    const SchedulerConfig& config() const { return config_; }
+    const KvCacheManager& kv() const { return kv_; }
+    // Every live sequence: running (oldest first), then waiting (queue order).
+    std::vector<std::shared_ptr<Sequence>> live_sequences() const;
+
+    // KvCacheManager::verify over the live sequences plus the scheduler's own invariants (statuses, limits).
+    std::string verify() const;
+
+private:
+    void preempt(Sequence& seq);
+    FinishReason stop_reason(const Sequence& seq, int32_t token) const;
+
+    SchedulerConfig config_;
+    KvCacheManager& kv_;
+    std::vector<std::shared_ptr<Sequence>> running_;  // admission order: back = newest = first to preempt
+    std::deque<std::shared_ptr<Sequence>>
+        waiting_;  // front = next to admit (preempted ones go back to front)
+    uint64_t num_preemptions_ = 0;
+};
+
+}  // namespace gptoss
