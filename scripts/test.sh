@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: what CI runs (.ci/run), and what a developer runs before pushing.
-# Phases (each timed): install, format, cpu build (-Werror), unit tests, cuda compile, fuzz smoke, e2e.
+# Phases (each timed): install, format, cpu build (-Werror), unit tests, e2e, cuda compile, fuzz smoke.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GPTOSS_SHARED_DIR=${GPTOSS_SHARED_DIR:-$(cd .. && pwd)/shared}
@@ -15,6 +15,7 @@ phase install;      scripts/setup.sh;                                    phase_e
 phase format;       scripts/check_format.sh;                             phase_end format
 phase "cpu build";  scripts/build.sh cpu -DGPTOSS_WERROR=ON;             phase_end "cpu build"
 phase "unit tests"; ctest --preset cpu -j "$jobs" --timeout 900;         phase_end "unit tests"
+phase e2e;          scripts/e2e.sh;                                      phase_end e2e
 if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null; then
   phase "cuda compile"; scripts/build.sh cuda -DGPTOSS_WERROR=ON;        phase_end "cuda compile"
 else

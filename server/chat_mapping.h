@@ -43,10 +43,17 @@ struct ChatPrompt {
     // parser is primed with them so the reply parses as if the model had written them.
     std::vector<int32_t> forced_reply_prefix;
     std::vector<int32_t> stop_token_ids;  // <|return|>, <|call|>
+    // The function tools rendered in the prompt: a call the model addresses to a bare NAME (without the
+    // "functions." namespace) is still recognised as a tool call when NAME is one of them.
+    std::vector<std::string> tool_names;
 };
 
 // Renders a validated chat-completions request body (messages, tools, tool_choice, reasoning_effort,
 // response_format, parallel_tool_calls) into harmony tokens. Throws ChatRequestError.
+// Tool schemas render their properties in the order of the JSON object: pass the body parsed as
+// nlohmann::ordered_json to keep the client's order (nlohmann::json has already sorted the keys).
+ChatPrompt build_chat_prompt(const nlohmann::ordered_json& request, const Tokenizer& tokenizer,
+                             const ChatMappingOptions& options);
 ChatPrompt build_chat_prompt(const nlohmann::json& request, const Tokenizer& tokenizer,
                              const ChatMappingOptions& options);
 
@@ -73,9 +80,16 @@ public:
     ~ChatOutputAssembler();
     ChatOutputAssembler(ChatOutputAssembler&&) noexcept;
 
+    // Every call returns what changed since the previous call (the first call also carries what the
+    // forced reply prefix started, e.g. the id and name of a forced tool call).
     ChatDelta push(int32_t token);
-    // End of generation (stop token, length, stop string or abort). stop_trim_bytes: see TokenEvent.
+    // End of generation (stop token, length, stop string or abort). stop_trim_bytes: see TokenEvent; the
+    // bytes are cut from the end of the last message's text (never from an earlier message), in message()
+    // and in this delta; text an earlier push() already returned cannot be taken back.
     ChatDelta finish(size_t stop_trim_bytes = 0);
+    // push() for each of the event's tokens, then finish(event.stop_trim_bytes) when the event is the last:
+    // one delta, so that a stop string's bytes released with the last event never reach the client.
+    ChatDelta push_event(const TokenEvent& event);
 
     // The complete assistant message: {"role":"assistant","content":...,"reasoning_content":...,
     // "reasoning":...,"tool_calls":[...]} (null / absent where empty, as OpenAI does).

@@ -30,7 +30,10 @@ void encode_small(const RankTable& ranks, std::string_view piece, std::vector<in
         heap_parts.resize(n + 1);
         parts = heap_parts.data();
     }
-    for (size_t i = 0; i + 1 < n; ++i) parts[i] = {static_cast<uint32_t>(i), rank_or_none(ranks, piece, i, i + 2)};
+    for (size_t i = 0; i + 1 < n; ++i) {
+        const int32_t r = ranks.find_pair(piece[i], piece[i + 1]);
+        parts[i] = {static_cast<uint32_t>(i), r < 0 ? kNoRank : r};
+    }
     parts[n - 1] = {static_cast<uint32_t>(n - 1), kNoRank};
     parts[n] = {static_cast<uint32_t>(n), kNoRank};
     size_t num_parts = n + 1;  // includes the end sentinel
@@ -55,8 +58,8 @@ void encode_small(const RankTable& ranks, std::string_view piece, std::vector<in
         for (size_t j = i + 1; j + 1 < num_parts; ++j) parts[j] = parts[j + 1];
         --num_parts;
     }
-    for (size_t i = 0; i + 1 < num_parts; ++i) out.push_back(ranks.find(piece.data() + parts[i].start,
-                                                                          parts[i + 1].start - parts[i].start));
+    for (size_t i = 0; i + 1 < num_parts; ++i)
+        out.push_back(ranks.find(piece.data() + parts[i].start, parts[i + 1].start - parts[i].start));
 }
 
 // The same merges with a min-heap of candidate pairs keyed by (rank, start): O(n log n). Parts form a linked
@@ -78,7 +81,7 @@ void encode_large(const RankTable& ranks, std::string_view piece, std::vector<in
         prev[i] = i - 1;  // prev[0] is never read
         part_rank[i] = ranks.find(piece.data() + i, 1);
         if (i + 1 < n) {
-            if (int32_t r = ranks.find(piece.data() + i, 2); r >= 0) heap.push({r, i, i + 2});
+            if (int32_t r = ranks.find_pair(piece[i], piece[i + 1]); r >= 0) heap.push({r, i, i + 2});
         }
     }
     auto end_of = [&](uint32_t start) { return next[start]; };
@@ -95,7 +98,8 @@ void encode_large(const RankTable& ranks, std::string_view piece, std::vector<in
         part_rank[c.left] = c.rank;
         if (c.left > 0) {
             const uint32_t p = prev[c.left];
-            if (int32_t r = ranks.find(piece.data() + p, c.right_end - p); r >= 0) heap.push({r, p, c.right_end});
+            if (int32_t r = ranks.find(piece.data() + p, c.right_end - p); r >= 0)
+                heap.push({r, p, c.right_end});
         }
         if (c.right_end < n) {
             const uint32_t e = end_of(c.right_end);
@@ -107,7 +111,8 @@ void encode_large(const RankTable& ranks, std::string_view piece, std::vector<in
 
 }  // namespace
 
-void byte_pair_encode_with(const RankTable& ranks, std::string_view piece, bool small, std::vector<int32_t>& out) {
+void byte_pair_encode_with(const RankTable& ranks, std::string_view piece, bool small,
+                           std::vector<int32_t>& out) {
     if (piece.size() == 1) {
         out.push_back(ranks.find(piece.data(), 1));
     } else if (small) {
@@ -119,30 +124,6 @@ void byte_pair_encode_with(const RankTable& ranks, std::string_view piece, bool 
 
 void byte_pair_encode(const RankTable& ranks, std::string_view piece, std::vector<int32_t>& out) {
     byte_pair_encode_with(ranks, piece, piece.size() <= kSmallPiece, out);
-}
-
-PieceCache::Shard& PieceCache::shard_for(std::string_view piece, size_t& hash) const {
-    hash = Hash{}(piece);
-    return shards_[(hash >> 7) % kNumShards];
-}
-
-bool PieceCache::find(std::string_view piece, std::vector<int32_t>& out) const {
-    size_t hash = 0;
-    Shard& shard = shard_for(piece, hash);
-    std::lock_guard lock(shard.mutex);
-    auto it = shard.entries.find(piece);
-    if (it == shard.entries.end()) return false;
-    out.insert(out.end(), it->second.begin(), it->second.end());
-    return true;
-}
-
-void PieceCache::insert(std::string_view piece, std::span<const int32_t> ids) const {
-    if (piece.size() > kMaxPieceBytes) return;
-    size_t hash = 0;
-    Shard& shard = shard_for(piece, hash);
-    std::lock_guard lock(shard.mutex);
-    if (shard.entries.size() >= kMaxEntriesPerShard) shard.entries.clear();
-    shard.entries.try_emplace(std::string(piece), ids.begin(), ids.end());
 }
 
 }  // namespace gptoss

@@ -23,9 +23,10 @@ BpeTokenizer::BpeTokenizer(const Vocabulary& vocabulary)
     for (int b = 0; b < 256; ++b) {
         const char byte = static_cast<char>(b);
         if (ranks_.find(&byte, 1) < 0) {
-            throw TokenizerError(fmt::format("vocabulary lacks the single-byte token 0x{:02X}, so not every text can "
-                                             "be encoded",
-                                             b));
+            throw TokenizerError(
+                fmt::format("vocabulary lacks the single-byte token 0x{:02X}, so not every text can "
+                            "be encoded",
+                            b));
         }
     }
     int32_t size = ranks_.num_ranks();
@@ -35,27 +36,30 @@ BpeTokenizer::BpeTokenizer(const Vocabulary& vocabulary)
     for (int32_t id = 0; id < ranks_.num_ranks(); ++id) id_bytes_[id] = ranks_.bytes(id);
     special_texts_.reserve(vocabulary.specials.size());
     for (const auto& s : vocabulary.specials) {
-        if (!id_bytes_[s.id].empty()) continue;  // an alias, or a string for an ordinary id: decodes as the first
+        if (!id_bytes_[s.id].empty())
+            continue;  // an alias, or a string for an ordinary id: decodes as the first
         special_texts_.push_back(s.text);
         id_bytes_[s.id] = special_texts_.back();
         is_special_[s.id] = true;
     }
 }
 
-void BpeTokenizer::encode_piece_slow(std::string_view piece, std::vector<int32_t>& out) const {
-    if (cache_.find(piece, out)) return;
+void BpeTokenizer::encode_piece_slow(const RankTable::Key& key, std::vector<int32_t>& out) const {
+    const std::string_view piece(key.bytes, key.length);
+    if (cache_.find(piece, key.hash, out)) return;
     const size_t before = out.size();
     byte_pair_encode(ranks_, piece, out);
-    cache_.insert(piece, std::span<const int32_t>(out).subspan(before));
+    cache_.insert(piece, key.hash, std::span<const int32_t>(out).subspan(before));
 }
 
 void BpeTokenizer::encode_ordinary_into(std::string_view text, std::vector<int32_t>& out) const {
-    pretokenizer_.for_each_piece(text, [&](Piece p) { encode_piece(text.substr(p.begin, p.end - p.begin), out); });
+    PieceBatcher batcher(*this, text, out, [](size_t, size_t) {});
+    pretokenizer_.for_each_piece(text, [&](Piece p) { batcher.add(p); });
 }
 
 std::vector<int32_t> BpeTokenizer::encode_ordinary(std::string_view text) const {
     std::vector<int32_t> out;
-    out.reserve(text.size() / 4 + 4);
+    out.reserve(text.size() / 3 + 4);
     encode_ordinary_into(text, out);
     return out;
 }
@@ -67,7 +71,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const SpecialTo
                std::find(policy.allowed.begin(), policy.allowed.end(), candidate) != policy.allowed.end();
     };
     std::vector<int32_t> out;
-    out.reserve(text.size() / 4 + 4);
+    out.reserve(text.size() / 3 + 4);
     size_t pos = 0;
     while (pos < text.size()) {
         const auto match = special_matcher_.find_next(text, pos, allowed);

@@ -54,6 +54,11 @@ bool decode_byte_level(std::string_view key, std::string& out) {
     return !out.empty();
 }
 
+// A string as a JSON literal for messages (control characters escaped, invalid UTF-8 replaced).
+std::string json_literal(const std::string& s) {
+    return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 struct Model {
     std::string type;
     std::vector<std::string> tokens;
@@ -67,7 +72,8 @@ void read_vocab(JsonScanner& scanner, Model& model) {
     std::string key, bytes;
     for (bool first = true; scanner.next_member(key, first);) {
         const int64_t id = scanner.read_integer();
-        if (!decode_byte_level(key, bytes)) scanner.fail(fmt::format("vocab key \"{}\" is not byte-level BPE text", key));
+        if (!decode_byte_level(key, bytes))
+            scanner.fail(fmt::format("vocab key {} is not byte-level BPE text", json_literal(key)));
         if (id < 0 || id >= (1 << 24)) scanner.fail(fmt::format("vocab id {} is out of range", id));
         if (static_cast<size_t>(id) >= model.tokens.size()) model.tokens.resize(id + 1);
         if (!model.tokens[id].empty()) scanner.fail(fmt::format("vocab id {} appears twice", id));
@@ -103,9 +109,10 @@ std::optional<std::string> find_split_pattern(const json& pre, const std::string
     }
     if (type != "Split") return std::nullopt;
     if (pre.value("behavior", "") != "Isolated" || pre.value("invert", false)) {
-        throw TokenizerError(fmt::format("{}: only the Split pre-tokenizer with behavior \"Isolated\" (not inverted) is "
-                                         "supported",
-                                         source));
+        throw TokenizerError(
+            fmt::format("{}: only the Split pre-tokenizer with behavior \"Isolated\" (not inverted) is "
+                        "supported",
+                        source));
     }
     const json& pattern = pre.value("pattern", json::object());
     if (pattern.contains("Regex") && pattern["Regex"].is_string()) return pattern["Regex"].get<std::string>();
@@ -126,11 +133,12 @@ std::vector<SpecialToken> read_added_tokens(const json& added, const std::string
     for (const auto& t : added) {
         if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || !t.contains("content") ||
             !t["content"].is_string() || t["content"].get<std::string>().empty()) {
-            throw TokenizerError(fmt::format("{}: an entry of \"added_tokens\" lacks an integer id or a content string",
-                                             source));
+            throw TokenizerError(fmt::format(
+                "{}: an entry of \"added_tokens\" lacks an integer id or a content string", source));
         }
         const int64_t id = t["id"].get<int64_t>();
-        if (id < 0 || id >= (1 << 24)) throw TokenizerError(fmt::format("{}: added token id {} is out of range", source, id));
+        if (id < 0 || id >= (1 << 24))
+            throw TokenizerError(fmt::format("{}: added token id {} is out of range", source, id));
         tokens.push_back({t["content"].get<std::string>(), static_cast<int32_t>(id)});
     }
     return tokens;
@@ -155,32 +163,39 @@ Vocabulary load_hf_tokenizer_json(std::string_view contents, const std::string& 
             pre_tokenizer = parse_section(scanner.skip_value(), key, source);
         } else if (key == "normalizer") {
             // ids depend on the exact code points: a normalizer would change them, and none is implemented.
-            if (!scanner.peek_null()) throw TokenizerError(fmt::format("{}: a \"normalizer\" is not supported", source));
+            if (!scanner.peek_null())
+                throw TokenizerError(fmt::format("{}: a \"normalizer\" is not supported", source));
         } else {
             scanner.skip_value();
         }
     }
     scanner.expect_end();
 
-    if (!has_model || !model.has_vocab) throw TokenizerError(fmt::format("{}: no \"model.vocab\" found", source));
+    if (!has_model || !model.has_vocab)
+        throw TokenizerError(fmt::format("{}: no \"model.vocab\" found", source));
     if (!model.type.empty() && model.type != "BPE") {
-        throw TokenizerError(fmt::format("{}: model type \"{}\" is not supported (only BPE)", source, model.type));
+        throw TokenizerError(
+            fmt::format("{}: model type \"{}\" is not supported (only BPE)", source, model.type));
     }
     Vocabulary vocab;
     vocab.tokens = std::move(model.tokens);
-    std::optional<std::string> pattern = pre_tokenizer ? find_split_pattern(*pre_tokenizer, source) : std::nullopt;
+    std::optional<std::string> pattern =
+        pre_tokenizer ? find_split_pattern(*pre_tokenizer, source) : std::nullopt;
     if (!pattern) throw TokenizerError(fmt::format("{}: no Split pre-tokenizer regex found", source));
     vocab.pattern = std::move(*pattern);
 
-    std::vector<SpecialToken> added_tokens = added ? read_added_tokens(*added, source) : std::vector<SpecialToken>{};
+    std::vector<SpecialToken> added_tokens =
+        added ? read_added_tokens(*added, source) : std::vector<SpecialToken>{};
     if (!added_tokens.empty() && are_harmony_special_tokens(added_tokens)) {
-        // The release lists only 199998..200018; o200k_harmony reserves up to 201087. Fill the range in so this file
-        // and the tiktoken rank file give the same ids and texts.
+        // The release lists only 199998..200018; o200k_harmony reserves up to 201087. Fill the range in so
+        // this file and the tiktoken rank file give the same ids and texts.
         size_t num_tokens = 0;
         for (const auto& t : vocab.tokens) num_tokens += !t.empty();
-        if (vocab.tokens.size() != static_cast<size_t>(kHarmonyFirstSpecialId) || num_tokens != vocab.tokens.size()) {
-            throw TokenizerError(fmt::format("{}: has o200k_harmony added tokens but its vocab is not the {} ids 0..{}",
-                                             source, kHarmonyFirstSpecialId, kHarmonyFirstSpecialId - 1));
+        if (vocab.tokens.size() != static_cast<size_t>(kHarmonyFirstSpecialId) ||
+            num_tokens != vocab.tokens.size()) {
+            throw TokenizerError(
+                fmt::format("{}: has o200k_harmony added tokens but its vocab is not the {} ids 0..{}",
+                            source, kHarmonyFirstSpecialId, kHarmonyFirstSpecialId - 1));
         }
         vocab.specials = harmony_special_tokens();
     } else {

@@ -1,5 +1,7 @@
 #include "tokenizer/json_scanner.h"
 
+#include <array>
+
 #include <fmt/format.h>
 
 #include "tokenizer/tokenizer.h"
@@ -110,18 +112,35 @@ void JsonScanner::read_string(std::string& out) {
         if (pos_ >= doc_.size()) fail("unterminated string");
         const char e = doc_[pos_++];
         switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
+            case '"':
+                out += '"';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '/':
+                out += '/';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
             case 'u': {
                 uint32_t cp = read_hex4();
                 if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair spells one code point
-                    if (pos_ + 2 > doc_.size() || doc_[pos_] != '\\' || doc_[pos_ + 1] != 'u') fail("lone surrogate");
+                    if (pos_ + 2 > doc_.size() || doc_[pos_] != '\\' || doc_[pos_ + 1] != 'u')
+                        fail("lone surrogate");
                     pos_ += 2;
                     const uint32_t low = read_hex4();
                     if (low < 0xDC00 || low > 0xDFFF) fail("invalid surrogate pair");
@@ -132,7 +151,8 @@ void JsonScanner::read_string(std::string& out) {
                 append_utf8(cp, out);
                 break;
             }
-            default: fail("invalid escape");
+            default:
+                fail("invalid escape");
         }
     }
 }
@@ -148,7 +168,8 @@ int64_t JsonScanner::read_integer() {
         v = v * 10 + (doc_[pos_++] - '0');
     }
     if (pos_ == start) fail("expected an integer");
-    if (pos_ < doc_.size() && (doc_[pos_] == '.' || doc_[pos_] == 'e' || doc_[pos_] == 'E')) fail("expected an integer");
+    if (pos_ < doc_.size() && (doc_[pos_] == '.' || doc_[pos_] == 'e' || doc_[pos_] == 'E'))
+        fail("expected an integer");
     return negative ? -v : v;
 }
 
@@ -159,12 +180,26 @@ bool JsonScanner::peek_null() {
     return true;
 }
 
+namespace {
+
+// Byte classes for skipping: the bytes that end a run of string content, and the structural bytes of JSON.
+constexpr std::array<bool, 256> make_table(std::string_view bytes) {
+    std::array<bool, 256> t{};
+    for (char c : bytes) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}
+constexpr auto kStringSpecial = make_table("\"\\");
+constexpr auto kStructural = make_table("\"[]{}");
+
+}  // namespace
+
 void JsonScanner::skip_string() {
     ++pos_;  // the opening quote
     while (pos_ < doc_.size()) {
-        const char c = doc_[pos_++];
-        if (c == '"') return;
-        if (c == '\\') ++pos_;
+        while (pos_ < doc_.size() && !kStringSpecial[static_cast<unsigned char>(doc_[pos_])]) ++pos_;
+        if (pos_ >= doc_.size()) break;
+        if (doc_[pos_++] == '"') return;
+        ++pos_;  // the escaped character
     }
     fail("unterminated string");
 }
@@ -172,30 +207,37 @@ void JsonScanner::skip_string() {
 std::string_view JsonScanner::skip_value() {
     skip_whitespace();
     const size_t start = pos_;
-    size_t depth = 0;
-    do {
-        skip_whitespace();
-        if (pos_ >= doc_.size()) fail("unexpected end of input");
-        const char c = doc_[pos_];
-        if (c == '"') {
-            skip_string();
-        } else if (c == '{' || c == '[') {
-            if (++depth > kMaxDepth) fail("nesting too deep");
+    if (pos_ >= doc_.size()) fail("unexpected end of input");
+    const char first = doc_[pos_];
+    if (first == '"') {
+        skip_string();
+    } else if (first == '[' || first == '{') {
+        // Only brackets and strings matter inside a skipped container; brackets must pair up.
+        std::string open(1, first);
+        ++pos_;
+        while (!open.empty()) {
+            while (pos_ < doc_.size() && !kStructural[static_cast<unsigned char>(doc_[pos_])]) ++pos_;
+            if (pos_ >= doc_.size()) fail("unexpected end of input");
+            const char c = doc_[pos_];
+            if (c == '"') {
+                skip_string();
+                continue;
+            }
             ++pos_;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0) fail("unexpected closing bracket");
-            --depth;
-            ++pos_;
-        } else if (c == ',' || c == ':') {
-            if (depth == 0) fail("unexpected separator");
-            ++pos_;
-        } else {  // a number or a literal: up to the next delimiter
-            const size_t token_start = pos_;
-            while (pos_ < doc_.size() && std::string_view(",:]} \n\r\t{[\"").find(doc_[pos_]) == std::string_view::npos)
-                ++pos_;
-            if (pos_ == token_start) fail("unexpected character");
+            if (c == '[' || c == '{') {
+                if (open.size() >= kMaxDepth) fail("nesting too deep");
+                open += c;
+            } else {
+                if (open.back() != (c == ']' ? '[' : '{')) fail("mismatched bracket");
+                open.pop_back();
+            }
         }
-    } while (depth > 0);
+    } else {  // a number or a literal: up to the next delimiter
+        while (pos_ < doc_.size() &&
+               std::string_view(",:]} \n\r\t{[\"").find(doc_[pos_]) == std::string_view::npos)
+            ++pos_;
+        if (pos_ == start) fail("unexpected character");
+    }
     return doc_.substr(start, pos_ - start);
 }
 

@@ -37,7 +37,8 @@ public:
 
 private:
     void skip_whitespace() {
-        while (pos_ < doc_.size() && (doc_[pos_] == ' ' || doc_[pos_] == '\n' || doc_[pos_] == '\r' || doc_[pos_] == '\t'))
+        while (pos_ < doc_.size() &&
+               (doc_[pos_] == ' ' || doc_[pos_] == '\n' || doc_[pos_] == '\r' || doc_[pos_] == '\t'))
             ++pos_;
     }
     void expect(char c);

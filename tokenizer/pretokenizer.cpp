@@ -12,8 +12,10 @@
 namespace gptoss {
 
 const std::string_view kO200kPattern =
-    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'"
-    "ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'"
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'"
+    "ve|'m|'"
+    "ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|"
+    "'t|'re|'"
     "ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 namespace {
@@ -47,8 +49,9 @@ Pretokenizer::Pretokenizer(std::string_view rust_pattern)
     : compiled_(std::make_unique<Compiled>()), pcre2_pattern_(rust_regex_to_pcre2(rust_pattern)) {
     int error = 0;
     PCRE2_SIZE error_offset = 0;
-    compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2_pattern_.data()), pcre2_pattern_.size(),
-                                    PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &error, &error_offset, nullptr);
+    compiled_->code =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2_pattern_.data()), pcre2_pattern_.size(),
+                      PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &error, &error_offset, nullptr);
     if (!compiled_->code) {
         throw TokenizerError(fmt::format("pre-tokenizer pattern does not compile: {} (at offset {} of {})",
                                          pcre2_message(error), error_offset, pcre2_pattern_));
@@ -80,23 +83,24 @@ size_t Pretokenizer::scan_valid(std::string_view run, size_t base, size_t from, 
     size_t piece_start = from;  // end of the last piece
     size_t search = from;       // where the next match attempt starts (past an empty match)
     while (piece_start < run.size() && piece_start < until) {
-        const int rc = compiled_->jit
-                           ? pcre2_jit_match(compiled_->code, subject, run.size(), search, 0, match.data, nullptr)
-                           : pcre2_match(compiled_->code, subject, run.size(), search, PCRE2_NO_UTF_CHECK,
-                                         match.data, nullptr);
+        const int rc = compiled_->jit ? pcre2_jit_match(compiled_->code, subject, run.size(), search, 0,
+                                                        match.data, nullptr)
+                                      : pcre2_match(compiled_->code, subject, run.size(), search,
+                                                    PCRE2_NO_UTF_CHECK, match.data, nullptr);
         size_t match_begin = run.size();
         size_t match_end = run.size();
         if (rc >= 0) {
             const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.data);
             match_begin = ovector[0];
             match_end = ovector[1];
-        } else if (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
-                   rc == PCRE2_ERROR_DEPTHLIMIT) {
-            throw TokenizerError(fmt::format("pre-tokenizer: the pattern needs too much backtracking at byte {} ({})",
-                                             base + search, pcre2_message(rc)));
+        } else if (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT ||
+                   rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
+            throw TokenizerError(
+                fmt::format("pre-tokenizer: the pattern needs too much backtracking at byte {} ({})",
+                            base + search, pcre2_message(rc)));
         } else if (rc != PCRE2_ERROR_NOMATCH) {
-            throw TokenizerError(fmt::format("pre-tokenizer: PCRE2 failed at byte {}: {}", base + search,
-                                             pcre2_message(rc)));
+            throw TokenizerError(
+                fmt::format("pre-tokenizer: PCRE2 failed at byte {}: {}", base + search, pcre2_message(rc)));
         }
         if (match_begin == match_end && match_end < run.size()) {
             // An empty match splits nothing: look again one character further.

@@ -37,8 +37,8 @@ public:
         scan(text, &call<Fn>, &fn);
     }
 
-    // Same pieces as for_each_piece would give for `text`, but only for those starting in [from, until), from a
-    // scan that starts at `from` as if a piece had ended there. `text` must be valid UTF-8 and `from` a
+    // Same pieces as for_each_piece would give for `text`, but only for those starting in [from, until), from
+    // a scan that starts at `from` as if a piece had ended there. `text` must be valid UTF-8 and `from` a
     // character boundary. Returns the end of the last piece (>= until unless the text ended). Used by the
     // parallel encoder, which verifies that such scans agree where they meet.
     template <class Fn>

@@ -17,8 +17,8 @@ using Range = std::pair<uint32_t, uint32_t>;  // inclusive code point range
 
 // Unicode White_Space (PropList.txt); unchanged since Unicode 6.3 dropped U+180E.
 constexpr Range kWhiteSpace[] = {
-    {0x09, 0x0D}, {0x20, 0x20},     {0x85, 0x85},     {0xA0, 0xA0},     {0x1680, 0x1680}, {0x2000, 0x200A},
-    {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000},
+    {0x09, 0x0D},     {0x20, 0x20},     {0x85, 0x85},     {0xA0, 0xA0},     {0x1680, 0x1680},
+    {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000},
 };
 
 // Class items (no brackets) for a set of ranges, e.g. "\x{9}-\x{D}\x{20}".
@@ -79,7 +79,8 @@ public:
 
 private:
     [[noreturn]] void fail(std::string_view what) const {
-        throw TokenizerError(fmt::format("pre-tokenizer pattern: {} at offset {} is not supported", what, pos_));
+        throw TokenizerError(
+            fmt::format("pre-tokenizer pattern: {} at offset {} is not supported", what, pos_));
     }
 
     // An escape outside a class.
@@ -87,15 +88,29 @@ private:
         if (pos_ + 1 >= in_.size()) fail("a trailing backslash");
         const char e = in_[pos_ + 1];
         switch (e) {
-            case 's': out_ += bracket(false, class_items(white_space())); break;
-            case 'S': out_ += bracket(true, class_items(white_space())); break;
-            case 'w': out_ += bracket(false, kWordItems); break;
-            case 'W': out_ += bracket(true, kWordItems); break;
+            case 's':
+                out_ += bracket(false, class_items(white_space()));
+                break;
+            case 'S':
+                out_ += bracket(true, class_items(white_space()));
+                break;
+            case 'w':
+                out_ += bracket(false, kWordItems);
+                break;
+            case 'W':
+                out_ += bracket(true, kWordItems);
+                break;
             case 'b':
-            case 'B': word_boundary(e == 'b'); break;
+            case 'B':
+                word_boundary(e == 'b');
+                break;
             case 'u':
-            case 'U': code_point_escape(); return;
-            default: out_.append(in_.substr(pos_, 2)); break;
+            case 'U':
+                code_point_escape();
+                return;
+            default:
+                out_.append(in_.substr(pos_, 2));
+                break;
         }
         pos_ += 2;
     }
@@ -180,13 +195,24 @@ private:
         if (pos_ + 1 >= in_.size()) fail("a trailing backslash");
         const char e = in_[pos_ + 1];
         switch (e) {
-            case 's': out_ += class_items(white_space()); break;
-            case 'S': out_ += class_items(not_white_space()); break;
-            case 'w': out_ += kWordItems; break;
-            case 'W': fail("\\W inside a class");
+            case 's':
+                out_ += class_items(white_space());
+                break;
+            case 'S':
+                out_ += class_items(not_white_space());
+                break;
+            case 'w':
+                out_ += kWordItems;
+                break;
+            case 'W':
+                fail("\\W inside a class");
             case 'u':
-            case 'U': code_point_escape(); return;
-            default: out_.append(in_.substr(pos_, 2)); break;
+            case 'U':
+                code_point_escape();
+                return;
+            default:
+                out_.append(in_.substr(pos_, 2));
+                break;
         }
         pos_ += 2;
     }

@@ -14,16 +14,26 @@ constexpr int32_t kEndOfPromptId = 200018;
 // The named (non-reserved) o200k_harmony ids; every other id in the range is "<|reserved_N|>".
 std::string_view harmony_name(int32_t id) {
     switch (id) {
-        case 199998: return "<|startoftext|>";
-        case 199999: return "<|endoftext|>";
-        case 200002: return "<|return|>";
-        case 200003: return "<|constrain|>";
-        case 200005: return "<|channel|>";
-        case 200006: return "<|start|>";
-        case 200007: return "<|end|>";
-        case 200008: return "<|message|>";
-        case 200012: return "<|call|>";
-        default: return {};
+        case 199998:
+            return "<|startoftext|>";
+        case 199999:
+            return "<|endoftext|>";
+        case 200002:
+            return "<|return|>";
+        case 200003:
+            return "<|constrain|>";
+        case 200005:
+            return "<|channel|>";
+        case 200006:
+            return "<|start|>";
+        case 200007:
+            return "<|end|>";
+        case 200008:
+            return "<|message|>";
+        case 200012:
+            return "<|call|>";
+        default:
+            return {};
     }
 }
 
@@ -37,7 +47,8 @@ std::string harmony_text(int32_t id) {
 std::vector<SpecialToken> harmony_special_tokens() {
     std::vector<SpecialToken> tokens;
     tokens.reserve(kHarmonyVocabSize - kHarmonyFirstSpecialId + 1);
-    for (int32_t id = kHarmonyFirstSpecialId; id < kHarmonyVocabSize; ++id) tokens.push_back({harmony_text(id), id});
+    for (int32_t id = kHarmonyFirstSpecialId; id < kHarmonyVocabSize; ++id)
+        tokens.push_back({harmony_text(id), id});
     tokens.push_back({"<|endofprompt|>", kEndOfPromptId});
     return tokens;
 }
@@ -60,8 +71,8 @@ SpecialTokenMatcher::SpecialTokenMatcher(const std::vector<SpecialToken>& tokens
     }
     std::sort(lengths_.rbegin(), lengths_.rend());
     if (std::count(std::begin(first_byte_), std::end(first_byte_), true) == 1) {
-        single_first_byte_ = static_cast<int>(std::find(std::begin(first_byte_), std::end(first_byte_), true) -
-                                              std::begin(first_byte_));
+        single_first_byte_ = static_cast<int>(
+            std::find(std::begin(first_byte_), std::end(first_byte_), true) - std::begin(first_byte_));
     }
 }
 

@@ -43,7 +43,8 @@ public:
     // The first match at or after `from` whose string `accept(text)` allows.
     template <class Accept>
     std::optional<Match> find_next(std::string_view text, size_t from, Accept&& accept) const {
-        for (size_t pos = next_candidate(text, from); pos < text.size(); pos = next_candidate(text, pos + 1)) {
+        for (size_t pos = next_candidate(text, from); pos < text.size();
+             pos = next_candidate(text, pos + 1)) {
             for (size_t length : lengths_) {
                 if (length > text.size() - pos) continue;
                 const std::string_view candidate = text.substr(pos, length);
@@ -65,7 +66,7 @@ private:
     std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> ids_;
     std::vector<size_t> lengths_;  // distinct string lengths, longest first
     bool first_byte_[256] = {};
-    int single_first_byte_ = -1;   // the only possible first byte (memchr scan), or -1
+    int single_first_byte_ = -1;  // the only possible first byte (memchr scan), or -1
 };
 
 }  // namespace gptoss

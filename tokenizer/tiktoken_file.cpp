@@ -16,7 +16,8 @@ constexpr std::array<int8_t, 256> make_base64_table() {
     std::array<int8_t, 256> table{};
     for (auto& v : table) v = -1;
     constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < alphabet.size(); ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    for (size_t i = 0; i < alphabet.size(); ++i)
+        table[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
     return table;
 }
 constexpr auto kBase64 = make_base64_table();
@@ -82,13 +83,14 @@ Vocabulary load_tiktoken_file(std::string_view contents, const std::string& sour
         vocab.tokens[rank] = bytes;
         ++num_tokens;
     }
-    // The harmony specials start right after the ranks, so the file must hold exactly 0..199997; anything else
-    // is a truncated or different file.
+    // The harmony specials start right after the ranks, so the file must hold exactly 0..199997; anything
+    // else is a truncated or different file.
     if (num_tokens != static_cast<size_t>(kHarmonyFirstSpecialId)) {
-        throw TokenizerError(fmt::format(
-            "tiktoken rank file {} has {} tokens; o200k_harmony needs the {} ranks 0..{} of o200k_base (truncated "
-            "or not an o200k file?)",
-            source, num_tokens, kHarmonyFirstSpecialId, kHarmonyFirstSpecialId - 1));
+        throw TokenizerError(
+            fmt::format("tiktoken rank file {} has {} tokens; o200k_harmony needs the {} ranks 0..{} of "
+                        "o200k_base (truncated "
+                        "or not an o200k file?)",
+                        source, num_tokens, kHarmonyFirstSpecialId, kHarmonyFirstSpecialId - 1));
     }
     vocab.specials = harmony_special_tokens();
     vocab.pattern = std::string(kO200kPattern);

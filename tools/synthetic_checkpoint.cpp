@@ -183,7 +183,7 @@ void write_shard(const fs::path& path, const std::vector<PlannedTensor>& plan,
                  const std::vector<size_t>& members, uint64_t seed, int threads, WriteProgress& progress) {
     std::vector<SafetensorsTensorSpec> specs;
     for (size_t i : members) specs.push_back(plan[i].spec);
-    SafetensorsWriter writer(path, specs);
+    SafetensorsWriter writer(path, specs, {{"format", "pt"}}, /*direct_io=*/true);
 
     struct Piece {
         size_t tensor;

@@ -42,6 +42,7 @@ inline float scalar_fp4(const uint8_t* codes, uint8_t scale, int i) {
 // Row sources: block(r, g) gives columns [32g, 32g + 32) of row r, chunk(r, c) columns [c, c + 8),
 // scalar(r, c) one column.
 struct Bf16Rows {
+    static constexpr bool kDecodesBlocks = false;
     const uint16_t* w;  // [R, C]
     int C;
     void block(int r, int g, V out[4]) const {
@@ -53,6 +54,7 @@ struct Bf16Rows {
 };
 
 struct Mxfp4Rows {
+    static constexpr bool kDecodesBlocks = true;
     const uint8_t* blocks;  // [R, G, 16]
     const uint8_t* scales;  // [R, G]
     int G;
@@ -73,6 +75,7 @@ struct Mxfp4Rows {
 
 // Rows [r0, r0 + n) already converted to float32.
 struct PanelRows {
+    static constexpr bool kDecodesBlocks = false;
     const float* p;  // [n, C]
     int r0;
     int C;
@@ -85,24 +88,10 @@ struct PanelRows {
     float scalar(int r, int c) const { return row(r)[c]; }
 };
 
-// out[r][t] = dot(row r0 + r, x[t]) for RB rows and TB tokens.   x [TB, C]
+// Tail of a micro-kernel: columns past the blocks in chunks of 8, then single columns, then the reduction.
 template <int RB, int TB, class Rows>
-inline void micro_kernel(const Rows& rows, int r0, const float* x, int C, float out[kRowBlock][kTokenBlock]) {
-    V acc[RB][TB];
-    for (int r = 0; r < RB; ++r)
-        for (int t = 0; t < TB; ++t) acc[r][t] = vzero();
-    const int G = C / 32;
-    for (int g = 0; g < G; ++g) {
-        for (int r = 0; r < RB; ++r) {
-            V w[4];
-            rows.block(r0 + r, g, w);
-            for (int t = 0; t < TB; ++t) {
-                const float* xt = x + static_cast<int64_t>(t) * C + g * 32;
-                for (int q = 0; q < 4; ++q) acc[r][t] = vfma(w[q], vload(xt + 8 * q), acc[r][t]);
-            }
-        }
-    }
-    int c = G * 32;
+inline void finish_rows(const Rows& rows, int r0, const float* x, int C, int c, V (&acc)[RB][TB],
+                        float out[kRowBlock][kTokenBlock]) {
     for (; c + 8 <= C; c += 8) {
         for (int r = 0; r < RB; ++r) {
             V w = rows.chunk(r0 + r, c);
@@ -119,6 +108,49 @@ inline void micro_kernel(const Rows& rows, int r0, const float* x, int C, float 
             out[r][t] = vhsum(acc[r][t]) + tail;
         }
     }
+}
+
+// out[r][t] = dot(row r0 + r, x[t]) for RB rows and TB tokens, x [TB, C]. Two loop orders with the same
+// per-(row, token) arithmetic: rows that decode a 32-column block at a time (MXFP4) go block by block and row
+// by row; rows that load any 8 columns cheaply go chunk by chunk, each x chunk loaded once for all rows.
+template <int RB, int TB, class Rows>
+inline void micro_kernel(const Rows& rows, int r0, const float* x, int C, float out[kRowBlock][kTokenBlock]) {
+    V acc[RB][TB];
+#pragma GCC unroll 4
+    for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 4
+        for (int t = 0; t < TB; ++t) acc[r][t] = vzero();
+    int c = 0;
+    if constexpr (Rows::kDecodesBlocks) {
+        const int G = C / 32;
+        for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; ++r) {
+                V w[4];
+                rows.block(r0 + r, g, w);
+#pragma GCC unroll 4
+                for (int t = 0; t < TB; ++t) {
+                    const float* xt = x + static_cast<int64_t>(t) * C + g * 32;
+#pragma GCC unroll 4
+                    for (int q = 0; q < 4; ++q) acc[r][t] = vfma(w[q], vload(xt + 8 * q), acc[r][t]);
+                }
+            }
+        }
+        c = G * 32;
+    } else {
+        for (; c + 8 <= C; c += 8) {
+            V xv[TB];
+#pragma GCC unroll 4
+            for (int t = 0; t < TB; ++t) xv[t] = vload(x + static_cast<int64_t>(t) * C + c);
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; ++r) {
+                const V w = rows.chunk(r0 + r, c);
+#pragma GCC unroll 4
+                for (int t = 0; t < TB; ++t) acc[r][t] = vfma(w, xv[t], acc[r][t]);
+            }
+        }
+    }
+    finish_rows<RB, TB>(rows, r0, x, C, c, acc, out);
 }
 
 template <int RB, class Rows>

@@ -352,7 +352,9 @@ void moe(const float* h, const int32_t* experts, const float* weights, int num_t
             std::copy_n(&x[size_t(i) * H], H, &expert_out[static_cast<size_t>(pairs[i]) * H]);
         }
     }
-    // Weighted sum in increasing expert id (as transformers' per-expert loop adds them).
+    // Weighted sum in increasing expert id (as transformers' per-expert loop adds them). The team reads the
+    // calling thread's buffer (thread_local names would give each thread its own, empty, one).
+    const float* expert_rows = expert_out.data();
 #pragma omp parallel for schedule(static) if (int64_t{num_tokens} * K * H >= kMinParallelWork / 4)
     for (int t = 0; t < num_tokens; ++t) {
         std::vector<int> slots(K);
@@ -363,7 +365,7 @@ void moe(const float* h, const int32_t* experts, const float* weights, int num_t
         std::fill_n(dst, H, 0.0f);
         for (int j : slots) {
             const float w = weights[t * K + j];
-            const float* y = &expert_out[(static_cast<size_t>(t) * K + j) * H];
+            const float* y = expert_rows + (static_cast<size_t>(t) * K + j) * H;
             for (int i = 0; i < H; ++i) {
                 const float weighted = y[i] * w;
                 dst[i] += weighted;

@@ -225,6 +225,17 @@ TEST(CpuRunner, BatchCompositionAndThreadsChangeNoBit) {
     }
 }
 
+// Long enough that every op takes its multithreaded path (short steps stay on one thread).
+TEST(CpuRunner, ThreadsChangeNoBitOnALongPrompt) {
+    const int V = tiny_weights()->config().vocab_size;
+    const auto ids = random_ids(300, 17, V);
+    const auto reference = reference_logits(ids);
+    auto runner = make_cpu_runner(tiny_weights(), 2);
+    SingleSequenceDriver driver(*runner, static_cast<int>(ids.size()),
+                                {.block_size = 16, .prefill_chunk = 200});
+    EXPECT_EQ(driver.score(ids), reference);
+}
+
 TEST(CpuRunner, SamplesFromEachSequencesLastRow) {
     const ModelConfig& config = tiny_weights()->config();
     auto runner = make_cpu_runner(tiny_weights(), 1);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -106,6 +107,11 @@ TEST(Safetensors, ErrorNamesTheTensor) {
     EXPECT_NE(message.find("layer.7.bias"), std::string::npos) << message;
 }
 
+std::string testing_read(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 class TempDir {
 public:
     TempDir() {
@@ -140,6 +146,28 @@ TEST(Safetensors, WriterRoundTripsThroughTheMappedReader) {
     EXPECT_EQ(vb.bf16()[1], 0xc000);
     EXPECT_EQ(archive->view(*archive->find("c")).u8()[4], 5);
     EXPECT_EQ(archive->find("missing"), nullptr);
+}
+
+TEST(Safetensors, DirectIoWriterProducesTheSameFile) {
+    TempDir dir;
+    // Sizes that straddle the 64 MiB stage and the 4 KiB direct-I/O blocks.
+    std::vector<uint8_t> big((size_t{64} << 20) + 12345);
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
+    std::vector<float> small = {1.0f, 2.0f, 3.0f};
+    std::vector<SafetensorsTensorSpec> specs = {{"big", DType::kU8, {static_cast<int64_t>(big.size())}},
+                                                {"small", DType::kF32, {3}}};
+    for (bool direct : {false, true}) {
+        SafetensorsWriter writer(dir.path() / (direct ? "d.safetensors" : "b.safetensors"), specs,
+                                 {{"format", "pt"}}, direct);
+        writer.write(big.data(), 1000);  // in uneven pieces
+        writer.write(big.data() + 1000, big.size() - 1000);
+        writer.write(small.data(), 12);
+        writer.finish();
+    }
+    const std::string buffered = testing_read(dir.path() / "b.safetensors");
+    EXPECT_EQ(testing_read(dir.path() / "d.safetensors"), buffered);
+    auto archive = SafetensorsArchive::open(dir.path() / "d.safetensors");
+    EXPECT_EQ(std::memcmp(archive->view(*archive->find("big")).data, big.data(), big.size()), 0);
 }
 
 TEST(Safetensors, WriterRefusesTooMuchOrTooLittleData) {

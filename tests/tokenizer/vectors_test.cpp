@@ -1,5 +1,5 @@
-// The peer vectors (../shared/peer/tokenizer/*.jsonl, made with tiktoken) and the harmony tokenizer facts must
-// hold exactly from both vocabulary formats.
+// The peer vectors (../shared/peer/tokenizer/*.jsonl, made with tiktoken) and the harmony tokenizer facts
+// must hold exactly from both vocabulary formats.
 #include <gtest/gtest.h>
 
 #include "tests/support/fixture.h"
@@ -54,12 +54,14 @@ TEST_P(VectorsTest, WhitespaceEdges) {
 }
 
 TEST_P(VectorsTest, HarmonyTokenizerFacts) {
-    const auto facts = testing::read_json(testing::shared_dir() / "peer" / "harmony" / "tokenizer_facts.json");
+    const auto facts =
+        testing::read_json(testing::shared_dir() / "peer" / "harmony" / "tokenizer_facts.json");
     for (const auto& c : facts.at("cases")) {
         const std::string op = c.at("op");
         SCOPED_TRACE(c.at("name").get<std::string>());
         if (op == "encode_ordinary") {
-            EXPECT_EQ(tok().encode_ordinary(c.at("text").get<std::string>()), ids_of(c.at("expected_tokens")));
+            EXPECT_EQ(tok().encode_ordinary(c.at("text").get<std::string>()),
+                      ids_of(c.at("expected_tokens")));
         } else if (op == "encode") {
             SpecialTokenPolicy policy;
             if (c.at("allowed_special") == "all") {
@@ -71,8 +73,8 @@ TEST_P(VectorsTest, HarmonyTokenizerFacts) {
             if (c.contains("expected_tokens")) {
                 EXPECT_EQ(ids, ids_of(c.at("expected_tokens")));
             } else {
-                // tiktoken raises on a disallowed special string; this tokenizer has no "disallowed" mode: text
-                // that is not allowed stays ordinary text, never a control token.
+                // tiktoken raises on a disallowed special string; this tokenizer has no "disallowed" mode:
+                // text that is not allowed stays ordinary text, never a control token.
                 ASSERT_TRUE(c.contains("expected_error"));
                 EXPECT_EQ(ids, tok().encode_ordinary(c.at("text").get<std::string>()));
             }
@@ -95,7 +97,8 @@ TEST_P(VectorsTest, HarmonyTokenizerFacts) {
             } else if (c.contains("lossy_decode_contains")) {
                 // Strict decoding errors upstream; decode() here is the lossy variant.
                 const std::string text = tok().decode(ids);
-                EXPECT_NE(text.find(c.at("lossy_decode_contains").get<std::string>()), std::string::npos) << text;
+                EXPECT_NE(text.find(c.at("lossy_decode_contains").get<std::string>()), std::string::npos)
+                    << text;
                 EXPECT_NE(text.find("\xEF\xBF\xBD"), std::string::npos) << text;
             } else {
                 ASSERT_TRUE(c.contains("expected_error"));
@@ -110,9 +113,11 @@ TEST_P(VectorsTest, HarmonyTokenizerFacts) {
             const std::string bytes = tok().decode_bytes(ids_of(c.at("tokens")));
             const auto expected = c.at("expected_bytes").get<std::vector<int>>();
             ASSERT_EQ(bytes.size(), expected.size());
-            for (size_t i = 0; i < bytes.size(); ++i) EXPECT_EQ(static_cast<unsigned char>(bytes[i]), expected[i]);
+            for (size_t i = 0; i < bytes.size(); ++i)
+                EXPECT_EQ(static_cast<unsigned char>(bytes[i]), expected[i]);
         } else if (op == "is_special_token") {
-            for (const auto& pair : c.at("cases")) EXPECT_EQ(tok().is_special(pair[0]), pair[1].get<bool>()) << pair;
+            for (const auto& pair : c.at("cases"))
+                EXPECT_EQ(tok().is_special(pair[0]), pair[1].get<bool>()) << pair;
         } else if (op == "special_token_ids") {
             for (const auto& [text, id] : c.at("expected").items()) {
                 EXPECT_EQ(tok().special_token_id(text), std::optional<int32_t>(id.get<int32_t>())) << text;

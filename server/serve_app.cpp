@@ -1,0 +1,159 @@
+#include "server/serve_app.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/generation_config.h"
+#include "engine/engine.h"
+#include "server/http_server.h"
+#include "server/model_resolver.h"
+#include "tokenizer/tokenizer.h"
+
+namespace gptoss {
+
+namespace {
+
+// Shutdown requests from SIGTERM/SIGINT, received by a dedicated thread (sigwait), never in a handler.
+class SignalWatch {
+public:
+    // Blocks the signals in the calling thread; threads started afterwards inherit the mask.
+    SignalWatch() {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+        signal(SIGPIPE, SIG_IGN);  // a client that went away must not kill the server on write
+    }
+
+    void start(std::function<void(int, int)> on_signal) {
+        std::thread([this, on_signal] {
+            for (int count = 1;; ++count) {
+                int sig = 0;
+                if (sigwait(&set_, &sig) != 0) return;
+                on_signal(sig, count);
+            }
+        }).detach();
+    }
+
+private:
+    sigset_t set_;
+};
+
+struct ShutdownState {
+    std::mutex mutex;
+    std::condition_variable stop_requested;
+    HttpServer* server = nullptr;  // null once run_server has returned
+    bool ready = false, stopping = false;
+
+    // Clears `server` when run_server leaves, by return or exception.
+    struct Detach {
+        ShutdownState& state;
+        ~Detach() {
+            std::lock_guard lock(state.mutex);
+            state.server = nullptr;
+        }
+    };
+};
+
+}  // namespace
+
+int run_server(const ServerConfig& config, const std::filesystem::path& demo_model_dir,
+               const RunnerFactory& make_runner) {
+    SignalWatch signals;
+    ResolvedModel resolved = resolve_model(config.model, demo_model_dir, HfCacheEnvironment::from_process());
+
+    HttpServerOptions options;
+    options.host = config.host;
+    options.port = config.port;
+    options.api_key = config.api_key;
+    options.model_names.push_back(config.served_model_name.empty() ? resolved.name
+                                                                   : config.served_model_name);
+    if (options.model_names.front() != resolved.name) options.model_names.push_back(resolved.name);
+    options.model_root = resolved.dir.string();
+    options.max_request_bytes = static_cast<size_t>(config.max_request_bytes.value_or(int64_t{1} << 40));
+    options.num_threads =
+        config.http_threads > 0 ? config.http_threads : std::max(config.engine.max_num_seqs, 64) + 16;
+    options.default_reasoning_effort = config.default_reasoning_effort;
+    options.harmony_current_date = config.harmony_current_date;
+
+    HttpServer server(options);
+    int port = server.start();
+    spdlog::info("server listening host={} port={} url=http://{}:{} model={} threads={}", config.host, port,
+                 config.host == "0.0.0.0" ? "127.0.0.1" : config.host, port, resolved.dir.string(),
+                 options.num_threads);
+
+    // Shared with the signal thread, which may outlive this function (it is detached).
+    auto shutdown = std::make_shared<ShutdownState>();
+    shutdown->server = &server;
+    ShutdownState::Detach detach{*shutdown};
+    signals.start([shutdown, drain_seconds = config.drain_timeout_seconds](int sig, int count) {
+        std::lock_guard lock(shutdown->mutex);
+        if (!shutdown->server) return;
+        if (!shutdown->ready) {
+            spdlog::info("signal {} while loading: exiting", sig);
+            std::_Exit(0);
+        }
+        if (count == 1) {
+            spdlog::info("signal {}: draining (timeout {}s)", sig, drain_seconds);
+            shutdown->stopping = true;
+            shutdown->stop_requested.notify_all();
+        } else {
+            spdlog::warn("signal {} again: aborting in-flight requests", sig);
+            shutdown->server->abort_all();
+        }
+    });
+
+    auto load_start = std::chrono::steady_clock::now();
+    ModelConfig model_config = ModelConfig::from_file(resolved.dir);
+    GenerationConfig generation_config = GenerationConfig::from_model_dir(resolved.dir);
+    std::shared_ptr<const Tokenizer> tokenizer = Tokenizer::from_file(resolved.dir);
+    std::unique_ptr<ModelRunner> runner = make_runner(resolved.dir, model_config, config);
+    std::string backend(runner->backend_name());
+    auto engine = std::make_shared<Engine>(config.engine, std::move(runner), tokenizer);
+    KvCapacity kv = engine->capacity();
+    spdlog::info(
+        "model ready backend={} max_model_len={} kv_blocks_full={} kv_blocks_window={} block_size={} "
+        "max_cached_tokens={} load_s={:.1f}",
+        backend, kv.max_model_len, kv.num_full_blocks, kv.num_window_blocks, kv.block_size,
+        kv.max_cached_tokens,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
+
+    ServingModel model;
+    model.engine = engine;
+    model.tokenizer = tokenizer;
+    model.eos_token_ids.assign(generation_config.eos_token_ids.begin(),
+                               generation_config.eos_token_ids.end());
+    if (model.eos_token_ids.empty()) {
+        model.eos_token_ids.assign(model_config.eos_token_ids.begin(), model_config.eos_token_ids.end());
+    }
+    model.generation_config = std::move(generation_config);
+    model.backend = backend;
+    server.set_model(std::move(model));
+    {
+        std::unique_lock lock(shutdown->mutex);
+        shutdown->ready = true;
+        shutdown->stop_requested.wait(lock, [&] { return shutdown->stopping; });
+    }
+
+    server.begin_drain();
+    auto drain = std::chrono::milliseconds(static_cast<int64_t>(config.drain_timeout_seconds * 1000));
+    if (!server.wait_idle(drain)) {
+        spdlog::warn("drain timeout after {}s: aborting in-flight requests", config.drain_timeout_seconds);
+        server.abort_all();
+        server.wait_idle(std::chrono::milliseconds(5000));
+    }
+    server.stop();
+    spdlog::info("server stopped");
+    return 0;
+}
+
+}  // namespace gptoss
