@@ -5,6 +5,8 @@
                                                   beside transformers' own bf16_vs_f32_rel (gate: 2x)
   check_cli.py generate GPTOSS TOY_DIR BACKEND    gptoss generate on every toy-harmony golden prompt: exact
                                                   equality with the golden greedy ids
+  check_cli.py chat URL MODEL                     one streamed chat completion from a running gptoss serve:
+                                                  prints the SSE lines, checks for deltas and [DONE]
 Exit status 1 when a check fails.
 """
 import json
@@ -55,6 +57,31 @@ def generate(gptoss, toy, backend):
     return all(results)
 
 
+def chat(url, model):
+    import urllib.request
+    body = json.dumps({"model": model, "stream": True, "max_tokens": 32,
+                       "messages": [{"role": "user", "content": "Hello! Who are you?"}]}).encode()
+    request = urllib.request.Request(url + "/v1/chat/completions", data=body,
+                                     headers={"Content-Type": "application/json"})
+    chunks, done = 0, False
+    with urllib.request.urlopen(request, timeout=300) as response:
+        for raw in response:
+            line = raw.decode().strip()
+            if not line.startswith("data:"):
+                continue
+            print(line[:300])
+            payload = line[5:].strip()
+            if payload == "[DONE]":
+                done = True
+            else:
+                chunks += "choices" in json.loads(payload)
+    print(f"[ serve chat ] streamed {chunks} chunks, [DONE] {'seen' if done else 'MISSING'}")
+    return chunks > 0 and done
+
+
 if __name__ == "__main__":
-    what, gptoss, model, backend = sys.argv[1:5]
+    what = sys.argv[1]
+    if what == "chat":
+        sys.exit(0 if chat(sys.argv[2], sys.argv[3]) else 1)
+    gptoss, model, backend = sys.argv[2:5]
     sys.exit(0 if {"score": score, "generate": generate}[what](gptoss, model, backend) else 1)

@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 shared=${GPTOSS_SHARED_DIR:-$(cd .. && pwd)/shared}
 build=build/cuda
 cmake --preset cuda -DGPTOSS_WERROR=ON >/dev/null
-cmake --build "$build" -j2
+cmake --build "$build" -j2 --target gptoss \
+  $(sed -n 's/^set(GPTOSS_CUDA_KERNEL_TESTS \(.*\))$/\1/p' tests/cuda/CMakeLists.txt | sed 's/\([a-z_0-9]*\)/cuda_\1_test/g') \
+  cuda_runner_test
 
 dest=${1:-.device}
 rm -rf "$dest"

@@ -113,14 +113,18 @@ phase_cli() {
 
 phase_serve() {
   make_checkpoint "$work/full24" 24
-  "$bin/gptoss" serve --backend cuda --model "$work/full24" --port 8311 >"$logs/serve.log" 2>&1 &
+  # The synthetic checkpoint has no tokenizer: borrow the real o200k_harmony one from the toy checkpoint.
+  local toy="$(cat "$dev/fixtures_dir")/toy-harmony"
+  cp "$toy/tokenizer.json" "$toy/tokenizer_config.json" "$work/full24/"
+  "$bin/gptoss" serve --backend cuda --model "$work/full24" --port 8311 --served-model-name gpt-oss-20b \
+    >"$logs/serve.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 120); do
-    curl -sf localhost:8311/health >/dev/null 2>&1 && break
+  for _ in $(seq 1 240); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8311/health', timeout=2)" \
+      2>/dev/null && break
     sleep 1
   done
-  step serve_stream_chat 120 curl -sN localhost:8311/v1/chat/completions -H 'Content-Type: application/json' \
-    -d '{"model":"gpt-oss-20b","stream":true,"max_tokens":32,"messages":[{"role":"user","content":"Hello"}]}'
+  step serve_stream_chat 300 python3 "$dev/check_cli.py" chat http://127.0.0.1:8311 gpt-oss-20b
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
 }
@@ -140,7 +144,7 @@ echo "==================== summary ===================="
 cat "$logs/gpu.log"
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
 echo "---- key figures ----"
-grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\)' "$logs"/*.log | tee -a "$out/summary.txt"
+grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\|serve\)' "$logs"/*.log | tee -a "$out/summary.txt"
 grep -h -A40 '^== bench' "$logs/bench_engine.log" 2>/dev/null | tee -a "$out/summary.txt"
 grep -h 'ERROR SUMMARY\|RACECHECK SUMMARY' "$logs"/*check*.log 2>/dev/null | sort | uniq -c | tee -a "$out/summary.txt"
 tar -czf "$out/logs.tar.gz" -C "$logs" .

@@ -429,6 +429,12 @@ private:
 }  // namespace
 }  // namespace cuda
 
+GpuMemory gpu_memory() {
+    size_t free_bytes = 0, total_bytes = 0;
+    GPTOSS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    return {total_bytes - free_bytes, total_bytes};
+}
+
 std::unique_ptr<ModelRunner> make_cuda_runner(std::shared_ptr<const ModelWeights> weights,
                                               const EngineConfig& config) {
     int count = 0;
