@@ -2,11 +2,12 @@
 // scale) and decode them in registers on the way into shared memory; bf16 tensor cores do the math, two
 // products per weight fragment since the activations are split bf16 pairs (float32-accurate).
 // Block = one tile of BM sorted (token, expert) rows of one expert x BN weight rows; k walks the input
-// features 64 at a time (two MXFP4 blocks per weight row), double-buffered: the next tile's global loads
-// are in flight while the current one feeds the tensor cores.
+// features BK at a time (BK / 32 MXFP4 blocks per weight row), double-buffered: the next tile's global loads
+// are in flight while the current one feeds the tensor cores. Decode tiles (16 rows) take BK = 256 so that
+// each block keeps 8 KB of weights in flight (the step is memory-bound); prefill tiles take BK = 64.
 // Epilogues: clamped SwiGLU (gate_up; gate/up are adjacent accumulator columns of one thread) and
 // bias + routing weight (down).
-// Legend: BM rows per tile, BN weight rows per tile, BK = 64 input features per stage, N out_features.
+// Legend: BM rows per tile, BN weight rows per tile, BK input features per stage, N out_features.
 #include <stdexcept>
 
 #include "cuda/kernels/common.cuh"
@@ -15,8 +16,6 @@
 namespace gptoss::cuda {
 namespace {
 
-constexpr int kBK = 64;
-constexpr int kPitch = kBK + 8;  // bf16 per smem row; the padding keeps ldmatrix conflict-free
 constexpr int kThreads = 128;
 
 // e2m1 code (sign bit 3) -> float: magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6.
@@ -55,8 +54,10 @@ __device__ __forceinline__ float swiglu(float gate, float up, float limit) {
     return gate / (1.0f + expf(-1.702f * gate)) * (up + 1.0f);
 }
 
-template <int BM, int BN, int WARPS_M, int WARPS_N>
+template <int BM, int BN, int WARPS_M, int WARPS_N, int BK>
 struct GemmShape {
+    static constexpr int kBK = BK;          // input features per stage
+    static constexpr int kPitch = BK + 8;   // bf16 per smem row; the padding keeps ldmatrix conflict-free
     static_assert(WARPS_M * WARPS_N * 32 == kThreads, "four warps");
     static constexpr int kWarpRows = BM / WARPS_M;  // WTM
     static constexpr int kWarpCols = BN / WARPS_N;  // WTN
@@ -70,9 +71,10 @@ struct GemmShape {
     static constexpr size_t kSmemBytes = 2 * kStageElems * sizeof(uint16_t) + 2 * BM * sizeof(int);
 };
 
-template <int BM, int BN, int WARPS_M, int WARPS_N, MoeEpilogue EPI>
+template <int BM, int BN, int WARPS_M, int WARPS_N, int BK, MoeEpilogue EPI>
 __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a) {
-    using Shape = GemmShape<BM, BN, WARPS_M, WARPS_N>;
+    using Shape = GemmShape<BM, BN, WARPS_M, WARPS_N, BK>;
+    constexpr int kBK = Shape::kBK, kPitch = Shape::kPitch;
     const int tile = blockIdx.x;
     if (tile >= *a.num_tiles) return;
     extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -231,10 +233,10 @@ __global__ void __launch_bounds__(kThreads) moe_mxfp4_gemm_kernel(MoeGemmArgs a)
     }
 }
 
-template <int BM, int BN, int WARPS_M, int WARPS_N, MoeEpilogue EPI>
+template <int BM, int BN, int WARPS_M, int WARPS_N, int BK, MoeEpilogue EPI>
 void launch_gemm(const MoeGemmArgs& a, cudaStream_t stream) {
-    using Shape = GemmShape<BM, BN, WARPS_M, WARPS_N>;
-    auto* kernel = moe_mxfp4_gemm_kernel<BM, BN, WARPS_M, WARPS_N, EPI>;
+    using Shape = GemmShape<BM, BN, WARPS_M, WARPS_N, BK>;
+    auto* kernel = moe_mxfp4_gemm_kernel<BM, BN, WARPS_M, WARPS_N, BK, EPI>;
     static const bool configured = [kernel] {
         GPTOSS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                static_cast<int>(Shape::kSmemBytes)));
@@ -249,9 +251,9 @@ void launch_gemm(const MoeGemmArgs& a, cudaStream_t stream) {
 template <MoeEpilogue EPI>
 void launch_for_rows(const MoeGemmArgs& a, cudaStream_t stream) {
     if (a.tile_rows == 16)
-        launch_gemm<16, 64, 1, 4, EPI>(a, stream);
+        launch_gemm<16, 64, 1, 4, 256, EPI>(a, stream);
     else if (a.tile_rows == 64)
-        launch_gemm<64, 128, 2, 2, EPI>(a, stream);
+        launch_gemm<64, 128, 2, 2, 64, EPI>(a, stream);
     else
         throw std::invalid_argument("moe_mxfp4_gemm: tile_rows must come from moe_gemm_tile_rows()");
 }

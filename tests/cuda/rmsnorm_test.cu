@@ -60,7 +60,7 @@ TEST_P(CudaRmsNorm, MatchesCpuAfterResidualAdd) {
                    .out = d_pair.get(),
                    .out_lo = d_pair.get() + size_t(T) * H},
                   nullptr);
-    EXPECT_LT(rel_l2(from_split_bf16(to_host(d_pair)), expected), 2e-6);
+    EXPECT_LT(rel_l2(from_split_bf16(to_host(d_pair)), expected), 1e-5) << "split pair: ~2^-17 per value";
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaRmsNorm,
