@@ -7,6 +7,8 @@
                                                   equality with the golden greedy ids
   check_cli.py chat URL MODEL                     one streamed chat completion from a running gptoss serve:
                                                   prints the SSE lines, checks for deltas and [DONE]
+  check_cli.py ncu CSV                            per-kernel GPU time from `ncu --csv --metrics
+                                                  gpu__time_duration.sum`, per step (steps = sampling launches)
 Exit status 1 when a check fails.
 """
 import json
@@ -79,8 +81,33 @@ def chat(url, model):
     return chunks > 0 and done
 
 
+def ncu(csv_path):
+    import csv
+    import re
+    totals, counts = {}, {}
+    with open(csv_path) as f:
+        lines = [line for line in f if line.startswith('"')]
+    for row in csv.DictReader(lines):
+        if row.get("Metric Name") != "gpu__time_duration.sum":
+            continue
+        name = re.sub(r"\(.*", "", row["Kernel Name"]).split("::")[-1][:60]
+        scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3}.get(row.get("Metric Unit", "usecond"), 1.0)
+        value = float(row["Metric Value"].replace(",", "")) * scale
+        totals[name] = totals.get(name, 0.0) + value
+        counts[name] = counts.get(name, 0) + 1
+    steps = max(1, sum(c for n, c in counts.items() if "sample_kernel" in n))
+    total = sum(totals.values())
+    print(f"[ profile ] {steps} steps, GPU time {total / steps:.1f} us per step, "
+          f"{sum(counts.values()) / steps:.0f} kernels per step")
+    for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[:16]:
+        print(f"[ profile ] {t / steps:9.1f} us/step  {counts[name] / steps:6.1f} launches/step  {name}")
+    return True
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
+    if what == "ncu":
+        sys.exit(0 if ncu(sys.argv[2]) else 1)
     if what == "chat":
         sys.exit(0 if chat(sys.argv[2], sys.argv[3]) else 1)
     gptoss, model, backend = sys.argv[2:5]

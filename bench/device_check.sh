@@ -4,7 +4,8 @@
 # the CUDA tests, sanitizers, CUDA-vs-CPU comparisons on full-width synthetic checkpoints, the CLI on the
 # fixtures, a streamed chat completion from `gptoss serve`, and the engine benchmark. Prints a summary table
 # last; full logs go to $OUT/logs.tar.gz.
-# usage: [BUDGET=seconds] bench/device_check.sh PHASE...   phases: tests sanitize compare2 compare24 cli serve bench
+# usage: [BUDGET=seconds] bench/device_check.sh PHASE...
+#        phases: tests sanitize compare2 compare24 cli serve bench profile
 # Steps that would start after BUDGET seconds (default 540) are skipped, and each step's limit is cut to the
 # time left, so the summary and logs always come back inside the device tool's 10-minute limit.
 set -uo pipefail
@@ -129,6 +130,15 @@ phase_serve() {
   wait "$pid" 2>/dev/null
 }
 
+# Per-kernel GPU time of batch-1 decode steps (a 1-token prompt, 8 tokens) under Nsight Compute.
+phase_profile() {
+  make_checkpoint "$work/full24" 24
+  step profile_decode 300 ncu --clock-control none --metrics gpu__time_duration.sum --csv \
+    --log-file "$logs/ncu.csv" "$bin/gptoss" generate --backend cuda --model "$work/full24" --ids 1000 \
+    --max-tokens 8 --ignore-eos
+  step profile_summary 60 python3 "$dev/check_cli.py" ncu "$logs/ncu.csv"
+}
+
 phase_bench() {
   make_checkpoint "$work/full24" 24
   step bench_engine 600 "$bin/gptoss" bench engine --backend cuda --model "$work/full24"
@@ -144,7 +154,7 @@ echo "==================== summary ===================="
 cat "$logs/gpu.log"
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
 echo "---- key figures ----"
-grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\|serve\)' "$logs"/*.log | tee -a "$out/summary.txt"
+grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\|serve\|profile\)' "$logs"/*.log | tee -a "$out/summary.txt"
 grep -h -A40 '^== bench' "$logs/bench_engine.log" 2>/dev/null | tee -a "$out/summary.txt"
 grep -h 'ERROR SUMMARY\|RACECHECK SUMMARY' "$logs"/*check*.log 2>/dev/null | sort | uniq -c | tee -a "$out/summary.txt"
 tar -czf "$out/logs.tar.gz" -C "$logs" .

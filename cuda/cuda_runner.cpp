@@ -4,6 +4,9 @@
 // trip), the final norm + lm_head on the rows that need logits, GPU sampling, and one download of the
 // sampled ids (plus requested logprobs / logits). Sequences that need host-only sampler features get their
 // logits row copied back and go through engine/sampler.h.
+// Numerics: the residual stream is float32; every tensor-core input except the KV cache (bf16, as cached) and
+// the lm_head input is a split bf16 pair (kernels.h), so a step tracks the float32 CpuRunner to ~1e-5 per op
+// and random-weight models (chaotic: one flipped router choice changes a token's path) stay on its path.
 // Shape legend: T tokens, S sequences, H hidden, Q = Hq * D, KV = Hkv * D, E experts, K experts per token,
 // I intermediate, R logits rows, V vocab.
 #include "cuda/cuda_runner.h"

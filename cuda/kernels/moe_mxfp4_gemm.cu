@@ -3,8 +3,8 @@
 // products per weight fragment since the activations are split bf16 pairs (float32-accurate).
 // Block = one tile of BM sorted (token, expert) rows of one expert x BN weight rows; k walks the input
 // features BK at a time (BK / 32 MXFP4 blocks per weight row), double-buffered: the next tile's global loads
-// are in flight while the current one feeds the tensor cores. Decode tiles (16 rows) take BK = 256 so that
-// each block keeps 8 KB of weights in flight (the step is memory-bound); prefill tiles take BK = 64.
+// are in flight while the current one feeds the tensor cores. BK = 64 for both tile shapes: BK = 256 on the
+// 16-row decode tiles was measured slower (docs/perf-notes.md, run 3).
 // Epilogues: clamped SwiGLU (gate_up; gate/up are adjacent accumulator columns of one thread) and
 // bias + routing weight (down).
 // Legend: BM rows per tile, BN weight rows per tile, BK input features per stage, N out_features.
@@ -251,7 +251,7 @@ void launch_gemm(const MoeGemmArgs& a, cudaStream_t stream) {
 template <MoeEpilogue EPI>
 void launch_for_rows(const MoeGemmArgs& a, cudaStream_t stream) {
     if (a.tile_rows == 16)
-        launch_gemm<16, 64, 1, 4, 256, EPI>(a, stream);
+        launch_gemm<16, 64, 1, 4, 64, EPI>(a, stream);
     else if (a.tile_rows == 64)
         launch_gemm<64, 128, 2, 2, 64, EPI>(a, stream);
     else
