@@ -16,4 +16,11 @@ namespace gptoss {
 std::unique_ptr<ModelRunner> make_cuda_runner(std::shared_ptr<const ModelWeights> weights,
                                               const EngineConfig& config);
 
+// Device memory of the current GPU (cudaMemGetInfo): what the benchmark reports as the process's footprint.
+struct GpuMemory {
+    size_t used_bytes = 0;
+    size_t total_bytes = 0;
+};
+GpuMemory gpu_memory();
+
 }  // namespace gptoss

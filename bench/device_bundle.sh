@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Prepares a bundle for the GPU machine: the cuda-preset build's test binaries and gptoss executable, the
+# Debian-only shared libraries they need (the GPU machine runs Ubuntu and lacks them), the fixtures from
+# ../shared (which does not travel) and bench/device_check.sh. DEST must be a git-ignored folder of the checkout
+# the device tool sends (name it in `carry`); there, run DEST/device_check.sh PHASE...
+# usage: bench/device_bundle.sh [DEST]      (default .device; builds the cuda preset first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${GPTOSS_SHARED_DIR:-$(cd .. && pwd)/shared}
+build=build/cuda
+cmake --preset cuda -DGPTOSS_WERROR=ON >/dev/null
+cmake --build "$build" -j2 --target gptoss \
+  $(sed -n 's/^set(GPTOSS_CUDA_KERNEL_TESTS \(.*\))$/\1/p' tests/cuda/CMakeLists.txt | sed 's/\([a-z_0-9]*\)/cuda_\1_test/g') \
+  cuda_runner_test
+
+dest=${1:-.device}
+rm -rf "$dest"
+mkdir -p "$dest/bin" "$dest/lib" "$dest/shared/fixtures"
+cp bench/device_check.sh bench/check_cli.py "$dest/"
+cp "$build"/tests/cuda/cuda_*_test "$dest/bin/"
+cp "$build"/tools/gptoss "$dest/bin/"
+# Shared libraries that exist here (Debian) but not there: everything outside glibc/libstdc++/CUDA.
+for binary in "$dest"/bin/*; do
+  ldd "$binary" | awk '/=> \//{print $3}' |
+    grep -Ev '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|libgomp|libcudart|libcublas|libcublasLt)\.so' |
+    xargs -r -I{} cp -Lu {} "$dest/lib/"
+done
+cp -r "$shared/fixtures/tiny-gptoss" "$dest/shared/fixtures/"
+cp "$shared/fixtures/toy-harmony.tar.xz" "$shared/fixtures/toy-harmony-requests.json" "$dest/shared/fixtures/"
+# The test binaries find the unpacked toy checkpoint at the build tree's compiled-in fixtures path.
+echo "$(cd "$build" && pwd)/fixtures" > "$dest/fixtures_dir"
+# The numpy generator of synthetic checkpoints (Appendix B of the model notes), for full-width comparisons.
+sed -n '/^# file: gen_synthetic_gptoss.py/,/^```/p' "$shared/docs/gpt-oss-model.md" | sed '$d' \
+  > "$dest/gen_synthetic_gptoss.py"
+du -sh "$dest"

@@ -1,0 +1,48 @@
+// YaRN rotary embedding on the float32 q/k rows, in place (half-split pairs, as transformers does).
+#include <stdexcept>
+
+#include "cuda/kernels/common.cuh"
+#include "cuda/kernels/kernels.h"
+
+namespace gptoss::cuda {
+namespace {
+
+constexpr int kMaxHalf = 256;  // head_dim <= 512
+
+// One block per token. cos/sin of each frequency are computed once per token (angle rounded to float32,
+// cos/sin in double then rounded, times the attention scaling: the CPU table's exact rule), then every head
+// of the row is rotated: thread (h, i) rotates the pair (x[h, i], x[h, i + D/2]).
+__global__ void rope_kernel(RopeArgs a) {
+    __shared__ float cos_s[kMaxHalf], sin_s[kMaxHalf];
+    const int t = blockIdx.x;
+    const int half = a.head_dim / 2;
+    const float position = static_cast<float>(a.positions[t]);
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
+        const float angle = a.inv_freq[i] * position;
+        double s, c;
+        sincos(static_cast<double>(angle), &s, &c);
+        cos_s[i] = static_cast<float>(c) * a.attention_scaling;
+        sin_s[i] = static_cast<float>(s) * a.attention_scaling;
+    }
+    __syncthreads();
+    float* row = a.x + static_cast<int64_t>(t) * a.row_stride;
+    for (int idx = threadIdx.x; idx < a.num_heads * half; idx += blockDim.x) {
+        const int h = idx / half, i = idx % half;
+        float* x = row + h * a.head_dim;
+        const float x0 = x[i], x1 = x[i + half];
+        x[i] = x0 * cos_s[i] - x1 * sin_s[i];
+        x[i + half] = x1 * cos_s[i] + x0 * sin_s[i];
+    }
+}
+
+}  // namespace
+
+void rope(const RopeArgs& args, cudaStream_t stream) {
+    if (args.num_tokens == 0) return;
+    if (args.head_dim % 2 != 0 || args.head_dim / 2 > kMaxHalf)
+        throw std::invalid_argument("rope: head_dim must be even and at most 512");
+    rope_kernel<<<args.num_tokens, 256, 0, stream>>>(args);
+    GPTOSS_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace gptoss::cuda
