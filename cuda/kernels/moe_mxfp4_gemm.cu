@@ -56,8 +56,8 @@ __device__ __forceinline__ float swiglu(float gate, float up, float limit) {
 
 template <int BM, int BN, int WARPS_M, int WARPS_N, int BK>
 struct GemmShape {
-    static constexpr int kBK = BK;          // input features per stage
-    static constexpr int kPitch = BK + 8;   // bf16 per smem row; the padding keeps ldmatrix conflict-free
+    static constexpr int kBK = BK;         // input features per stage
+    static constexpr int kPitch = BK + 8;  // bf16 per smem row; the padding keeps ldmatrix conflict-free
     static_assert(WARPS_M * WARPS_N * 32 == kThreads, "four warps");
     static constexpr int kWarpRows = BM / WARPS_M;  // WTM
     static constexpr int kWarpCols = BN / WARPS_N;  // WTN
