@@ -29,6 +29,18 @@ cp -r "$shared/fixtures/tiny-gptoss" "$dest/shared/fixtures/"
 cp "$shared/fixtures/toy-harmony.tar.xz" "$shared/fixtures/toy-harmony-requests.json" "$dest/shared/fixtures/"
 # The test binaries find the unpacked toy checkpoint at the build tree's compiled-in fixtures path.
 echo "$(cd "$build" && pwd)/fixtures" > "$dest/fixtures_dir"
+# The chat e2e suites for `--backend cuda`: the GPU machine has no Node.js, so this machine's (a static
+# build: glibc only) travels xz-packed with the pinned openai package the suites import.
+mkdir -p "$dest/e2e"
+cp -r tests/e2e/support tests/e2e/*.test.mjs tests/e2e/scripts.json tests/e2e/package.json "$dest/e2e/"
+[ -d tests/e2e/node_modules/openai ] || scripts/e2e.sh --install-only
+tar -cJf "$dest/e2e/openai.tar.xz" -C tests/e2e node_modules/openai
+node_cache=${GPTOSS_DEVICE_CACHE:-$HOME/.cache/gptoss-device}/node-$(node --version).xz
+if [ ! -f "$node_cache" ]; then
+  mkdir -p "$(dirname "$node_cache")"
+  xz -T0 -6 -c "$(command -v node)" > "$node_cache.tmp" && mv "$node_cache.tmp" "$node_cache"
+fi
+cp "$node_cache" "$dest/e2e/node.xz"
 # The numpy generator of synthetic checkpoints (Appendix B of the model notes), for full-width comparisons.
 sed -n '/^# file: gen_synthetic_gptoss.py/,/^```/p' "$shared/docs/gpt-oss-model.md" | sed '$d' \
   > "$dest/gen_synthetic_gptoss.py"

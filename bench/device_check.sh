@@ -5,7 +5,7 @@
 # fixtures, a streamed chat completion from `gptoss serve`, and the engine benchmark. Prints a summary table
 # last; full logs go to $OUT/logs.tar.gz.
 # usage: [BUDGET=seconds] bench/device_check.sh PHASE...
-#        phases: tests sanitize compare2 compare24 cli serve bench profile
+#        phases: tests sanitize compare2 compare24 cli serve e2e bench profile
 # Steps that would start after BUDGET seconds (default 540) are skipped, and each step's limit is cut to the
 # time left, so the summary and logs always come back inside the device tool's 10-minute limit.
 set -uo pipefail
@@ -130,6 +130,22 @@ phase_serve() {
   wait "$pid" 2>/dev/null
 }
 
+# The chat e2e suites (official openai SDK on the carried Node.js) against `gptoss serve --backend cuda` on the
+# toy model: the 60 golden chat requests, the chat API suite, greedy completions and 64 concurrent streams.
+phase_e2e() {
+  local e2e=$work/e2e build=$work/e2e-build
+  rm -rf "$e2e" "$build"
+  mkdir -p "$e2e" "$build/tools"
+  cp -r "$dev/e2e/." "$e2e/"
+  tar -xJf "$e2e/openai.tar.xz" -C "$e2e"
+  xz -dc "$e2e/node.xz" > "$e2e/node" && chmod +x "$e2e/node"
+  ln -s "$bin/gptoss" "$build/tools/gptoss"
+  ln -s "$(cat "$dev/fixtures_dir")" "$build/fixtures"
+  step e2e_cuda 600 env GPTOSS_BUILD_DIR="$build" GPTOSS_E2E_BACKEND=cuda sh -c "cd $e2e && ./node --test \
+    --test-concurrency=1 --test-reporter=spec requests.test.mjs chat.test.mjs completions.test.mjs streams.test.mjs"
+  grep -E '^# (tests|pass|fail)' "$logs/e2e_cuda.log" | sed 's/^# /[ e2e cuda ] /' > "$logs/e2e_cuda_summary.log"
+}
+
 # Per-kernel GPU time of batch-1 decode steps (a 1-token prompt, 8 tokens) under Nsight Compute.
 phase_profile() {
   make_checkpoint "$work/full24" 24
@@ -154,7 +170,7 @@ echo "==================== summary ===================="
 cat "$logs/gpu.log"
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
 echo "---- key figures ----"
-grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\|serve\|profile\)' "$logs"/*.log | tee -a "$out/summary.txt"
+grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\|serve\|profile\|e2e\)' "$logs"/*.log | tee -a "$out/summary.txt"
 grep -h -A40 '^== bench' "$logs/bench_engine.log" 2>/dev/null | tee -a "$out/summary.txt"
 grep -h 'ERROR SUMMARY\|RACECHECK SUMMARY' "$logs"/*check*.log 2>/dev/null | sort | uniq -c | tee -a "$out/summary.txt"
 tar -czf "$out/logs.tar.gz" -C "$logs" .

@@ -28,7 +28,8 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-// Starts `gptoss serve` (or the scripted test server) on the toy model with the CPU backend.
+// Starts `gptoss serve` (or the scripted test server) on the toy model with the CPU backend, or the backend
+// GPTOSS_E2E_BACKEND names (bench/device_check.sh runs the chat suites with `cuda` on the GPU machine).
 //   date: --harmony-current-date (omit for today's date); apiKey: --api-key (null for none)
 export async function startServer({
   scripted = false,
@@ -41,7 +42,7 @@ export async function startServer({
 } = {}) {
   const argv = scripted ? ['--scripts', scriptsFile] : ['serve'];
   argv.push('--model', model, '--host', '127.0.0.1', '--port', '0', '--log-level', 'info');
-  if (!scripted) argv.push('--backend', 'cpu');
+  if (!scripted) argv.push('--backend', process.env.GPTOSS_E2E_BACKEND ?? 'cpu');
   // A small KV budget: the CPU default sizes it from system memory, and zeroing gigabytes slows every start.
   argv.push('--kv-cache-memory', '128MiB', '--max-model-len', '8192');
   if (date !== undefined) argv.push('--harmony-current-date', date);
