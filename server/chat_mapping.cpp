@@ -377,6 +377,7 @@ ChatPrompt build_chat_prompt(const nlohmann::ordered_json& request, const Tokeni
     if (render_tools) {
         for (const auto& tool : tools) prompt.tool_names.push_back(tool.name);
     }
+    prompt.tool_calls_allowed = render_tools;
     return prompt;
 }
 

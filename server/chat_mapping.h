@@ -46,6 +46,10 @@ struct ChatPrompt {
     // The function tools rendered in the prompt: a call the model addresses to a bare NAME (without the
     // "functions." namespace) is still recognised as a tool call when NAME is one of them.
     std::vector<std::string> tool_names;
+    // build_chat_prompt sets it false when the request offers no tools or says tool_choice "none": a call the
+    // model writes anyway is then not returned as tool_calls (OpenAI's contract for "none"); its text goes to
+    // reasoning with a warning.
+    bool tool_calls_allowed = true;
 };
 
 // Renders a validated chat-completions request body (messages, tools, tool_choice, reasoning_effort,

@@ -59,6 +59,7 @@ public:
     Impl(std::shared_ptr<const Tokenizer> tokenizer, const ChatPrompt& prompt)
         : parser_(std::move(tokenizer), {harmony::Role::kAssistant, harmony::ParseMode::kTolerant}),
           tool_names_(prompt.tool_names),
+          tool_calls_allowed_(prompt.tool_calls_allowed),
           rng_(std::random_device{}()) {
         for (int32_t token : prompt.forced_reply_prefix) handle(parser_.process(token));
         num_message_tokens_ = 0;  // the forced header is prompt, not output
@@ -163,6 +164,12 @@ private:
         const std::string recipient = header.recipient.value_or("");
         const bool has_recipient = !recipient.empty() && !recipient.starts_with("<|") &&
                                    recipient != "assistant" && recipient != "all";
+        if (has_recipient && !tool_calls_allowed_) {
+            warnings_.push_back(
+                "a call to \"" + recipient +
+                "\" although the request offers no tools (or tool_choice none) went to reasoning");
+            return Route::kReasoning;
+        }
         if (has_recipient) {
             if (recipient.starts_with("functions.") && recipient.size() > 10) {
                 call_name = recipient.substr(10);
@@ -245,6 +252,7 @@ private:
 
     harmony::StreamParser parser_;
     std::vector<std::string> tool_names_;
+    bool tool_calls_allowed_;
     std::mt19937_64 rng_;
 
     Route route_ = Route::kNone;       // of the message being read

@@ -229,6 +229,17 @@ TEST(ChatMapping, ToolChoiceNoneRendersNoTools) {
     EXPECT_EQ(text.find("<|start|>developer"), std::string::npos);
 }
 
+TEST(ChatMapping, ToolCallsAreAllowedOnlyWhenToolsAreOffered) {
+    const auto allowed = [](const Json& request) {
+        return build_chat_prompt(request, *toy_tokenizer(), no_date()).tool_calls_allowed;
+    };
+    EXPECT_TRUE(allowed({{"messages", {user("hi")}}, {"tools", {kWeatherTool}}}));
+    EXPECT_TRUE(
+        allowed({{"messages", {user("hi")}}, {"tools", {kWeatherTool}}, {"tool_choice", "required"}}));
+    EXPECT_FALSE(allowed({{"messages", {user("hi")}}, {"tools", {kWeatherTool}}, {"tool_choice", "none"}}));
+    EXPECT_FALSE(allowed({{"messages", {user("hi")}}}));
+}
+
 TEST(ChatMapping, NamedToolChoiceForcesTheCallHeader) {
     const Json request = {{"messages", {user("hi")}},
                           {"tools", {kWeatherTool, kTimeTool}},

@@ -254,6 +254,21 @@ TEST(ChatOutputAssembler, BareRecipientOfARenderedToolIsACall) {
     EXPECT_FALSE(r.warnings.empty());
 }
 
+TEST(ChatOutputAssembler, ACallWhenNoToolsAreAllowedIsNotAToolCall) {
+    ChatPrompt prompt;  // what build_chat_prompt makes for tool_choice "none"
+    prompt.tool_calls_allowed = false;
+    const AssembledReply r =
+        run(encode("<|channel|>analysis<|message|>call it<|end|><|start|>assistant<|channel|>commentary "
+                   "to=functions.get_time <|constrain|>json<|message|>{\"city\": \"Oslo\"}<|call|>"),
+            prompt);
+    EXPECT_FALSE(r.message.contains("tool_calls"));
+    EXPECT_EQ(r.finish_reason, "stop");
+    EXPECT_EQ(r.message["reasoning_content"], "call it\n{\"city\": \"Oslo\"}");
+    EXPECT_TRUE(r.message["content"].is_null());
+    EXPECT_FALSE(r.warnings.empty());
+    expect_stream_matches_message(r);
+}
+
 TEST(ChatOutputAssembler, BuiltInToolCallsStayInReasoning) {
     const AssembledReply r =
         run(encode("<|channel|>analysis to=browser.search code<|message|>{\"query\": \"x\"}<|call|>"));
