@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (the device tool) over a carried bundle (bench/device_bundle.sh DEST makes it and copies
+# Runs on the GPU machine (the device tool) over a carried bundle (bench/device_bundle.sh .device makes it and copies
 # this script into it; run DEST/device_check.sh there):
 # the CUDA tests, sanitizers, CUDA-vs-CPU comparisons on full-width synthetic checkpoints, the CLI on the
 # fixtures, a streamed chat completion from `gptoss serve`, and the engine benchmark. Prints a summary table
@@ -51,7 +51,7 @@ step() {
 
 setup() {
   mkdir -p "$(cat "$dev/fixtures_dir")"
-  tar -xJf "$dev/shared/fixtures/toy-harmony.tar.xz" -C "$(cat "$dev/fixtures_dir")"
+  tar -xJf "$dev/../tests/data/toy-harmony.tar.xz" -C "$(cat "$dev/fixtures_dir")"
   nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem,driver_version --format=csv >"$logs/gpu.log" 2>&1
   cat "$logs/gpu.log"
 }
