@@ -11,14 +11,14 @@ build=build/cuda
 cmake --preset cuda -DGPTOSS_WERROR=ON >/dev/null
 cmake --build "$build" -j2 --target gptoss \
   $(sed -n 's/^set(GPTOSS_CUDA_KERNEL_TESTS \(.*\))$/\1/p' tests/cuda/CMakeLists.txt | sed 's/\([a-z_0-9]*\)/cuda_\1_test/g') \
-  cuda_runner_test
+  cuda_runner_test gptoss_scripted_server
 
 dest=${1:-.device}
 rm -rf "$dest"
 mkdir -p "$dest/bin" "$dest/lib" "$dest/shared/fixtures"
 cp bench/device_check.sh bench/check_cli.py "$dest/"
 cp "$build"/tests/cuda/cuda_*_test "$dest/bin/"
-cp "$build"/tools/gptoss "$dest/bin/"
+cp "$build"/tools/gptoss "$build"/tests/server/gptoss_scripted_server "$dest/bin/"
 # Shared libraries that exist here (Debian) but not there: everything outside glibc/libstdc++/CUDA.
 for binary in "$dest"/bin/*; do
   ldd "$binary" | awk '/=> \//{print $3}' |

@@ -135,15 +135,16 @@ phase_serve() {
 phase_e2e() {
   local e2e=$work/e2e build=$work/e2e-build
   rm -rf "$e2e" "$build"
-  mkdir -p "$e2e" "$build/tools"
+  mkdir -p "$e2e" "$build/tools" "$build/tests/server"
   cp -r "$dev/e2e/." "$e2e/"
   tar -xJf "$e2e/openai.tar.xz" -C "$e2e"
   xz -dc "$e2e/node.xz" > "$e2e/node" && chmod +x "$e2e/node"
   ln -s "$bin/gptoss" "$build/tools/gptoss"
+  ln -s "$bin/gptoss_scripted_server" "$build/tests/server/gptoss_scripted_server"
   ln -s "$(cat "$dev/fixtures_dir")" "$build/fixtures"
   step e2e_cuda 600 env GPTOSS_BUILD_DIR="$build" GPTOSS_E2E_BACKEND=cuda sh -c "cd $e2e && ./node --test \
     --test-concurrency=1 --test-reporter=spec requests.test.mjs chat.test.mjs completions.test.mjs streams.test.mjs"
-  grep -E '^# (tests|pass|fail)' "$logs/e2e_cuda.log" | sed 's/^# /[ e2e cuda ] /' > "$logs/e2e_cuda_summary.log"
+  grep -E '^ℹ (tests|pass|fail) ' "$logs/e2e_cuda.log" | sed 's/^ℹ /[ e2e cuda ] /' > "$logs/e2e_cuda_summary.log"
 }
 
 # Per-kernel GPU time of batch-1 decode steps (a 1-token prompt, 8 tokens) under Nsight Compute.
