@@ -20,21 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir() {
-        path_ = fs::temp_directory_path() / ("gptoss-mw-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
 ModelConfig tiny_config() {
     return ModelConfig::from_file(testing::tiny_gptoss_dir());
 }
@@ -105,7 +90,7 @@ TEST(ModelWeights, LoadsTheFixtureWithConfigShapes) {
 }
 
 TEST(ModelWeights, ShardedThroughTheIndexWithTheReleaseNaming) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-mw");
     write_checkpoint(
         dir.path(), [](auto&) {}, 3);
     auto sharded = ModelWeights::load(dir.path(), tiny_config());
@@ -119,7 +104,7 @@ TEST(ModelWeights, ShardedThroughTheIndexWithTheReleaseNaming) {
 }
 
 TEST(ModelWeights, MissingTensor) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-mw");
     write_checkpoint(dir.path(), [](auto& t) {
         std::erase_if(t, [](const Tensor& x) { return x.spec.name == "model.layers.1.self_attn.sinks"; });
     });
@@ -130,7 +115,7 @@ TEST(ModelWeights, MissingTensor) {
 }
 
 TEST(ModelWeights, WrongDtype) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-mw");
     write_checkpoint(dir.path(), [](auto& t) {
         for (auto& x : t) {
             if (x.spec.name == "model.norm.weight") x.spec.dtype = DType::kF16;  // same size, wrong type
@@ -143,7 +128,7 @@ TEST(ModelWeights, WrongDtype) {
 }
 
 TEST(ModelWeights, WrongShape) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-mw");
     write_checkpoint(dir.path(), [](auto& t) {
         for (auto& x : t) {
             if (x.spec.name == "model.layers.0.mlp.experts.down_proj_scales") x.spec.shape = {8, 8, 256};
@@ -156,7 +141,7 @@ TEST(ModelWeights, WrongShape) {
 }
 
 TEST(ModelWeights, TruncatedShard) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-mw");
     write_checkpoint(
         dir.path(), [](auto&) {}, 2);
     const fs::path shard = dir.path() / "model-00001-of-00001.safetensors";
@@ -167,7 +152,7 @@ TEST(ModelWeights, TruncatedShard) {
 }
 
 TEST(ModelWeights, IndexProblems) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-mw");
     write_checkpoint(
         dir.path(), [](auto&) {}, 2);
     const fs::path index = dir.path() / "model.safetensors.index.json";
@@ -194,7 +179,7 @@ TEST(ModelWeights, IndexProblems) {
 }
 
 TEST(ModelWeights, NoWeightsInFolder) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-mw");
     std::string message = load_error(dir.path());
     EXPECT_NE(message.find("model.safetensors"), std::string::npos) << message;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/weights/safetensors_writer.h"
+#include "tests/support/fixture.h"
 
 namespace gptoss {
 namespace {
@@ -112,23 +113,8 @@ std::string testing_read(const fs::path& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-class TempDir {
-public:
-    TempDir() {
-        path_ = fs::temp_directory_path() / ("gptoss-st-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
 TEST(Safetensors, WriterRoundTripsThroughTheMappedReader) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-st");
     std::vector<float> a = {1.5f, -2.0f, 3.25f};
     std::vector<uint16_t> b = {0x3f80, 0xc000};
     std::vector<uint8_t> c = {1, 2, 3, 4, 5};
@@ -149,7 +135,7 @@ TEST(Safetensors, WriterRoundTripsThroughTheMappedReader) {
 }
 
 TEST(Safetensors, DirectIoWriterProducesTheSameFile) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-st");
     // Sizes that straddle the 64 MiB stage and the 4 KiB direct-I/O blocks.
     std::vector<uint8_t> big((size_t{64} << 20) + 12345);
     for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 2654435761u >> 13);
@@ -171,7 +157,7 @@ TEST(Safetensors, DirectIoWriterProducesTheSameFile) {
 }
 
 TEST(Safetensors, WriterRefusesTooMuchOrTooLittleData) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-st");
     SafetensorsWriter writer(dir.path() / "t.safetensors", {{"a", DType::kF32, {2}}});
     float v[3] = {};
     EXPECT_THROW(writer.write(v, 12), WeightsError);
@@ -180,7 +166,7 @@ TEST(Safetensors, WriterRefusesTooMuchOrTooLittleData) {
 }
 
 TEST(Safetensors, OpenReportsMissingAndTruncatedFiles) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-st");
     try {
         SafetensorsArchive::open(dir.path() / "absent.safetensors");
         FAIL();

@@ -35,6 +35,12 @@ const std::map<std::string, std::string> kScripts = {
     {"endless", "<|channel|>final<|message|>and on"},  // then filler tokens until max_tokens
 };
 
+// The tool the "call" script calls.
+json weather_tool() {
+    json parameters = {{"type", "object"}, {"properties", {{"location", {{"type", "string"}}}}}};
+    return {{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", parameters}}}};
+}
+
 class GenerationRoutesTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -129,8 +135,9 @@ TEST_F(GenerationRoutesTest, ChatMessage) {
 }
 
 TEST_F(GenerationRoutesTest, ChatStreamOnTheWire) {
-    auto r = post("/v1/chat/completions",
-                  chat("call", {{"stream", true}, {"stream_options", {{"include_usage", true}}}}));
+    auto r = post("/v1/chat/completions", chat("call", {{"stream", true},
+                                                        {"stream_options", {{"include_usage", true}}},
+                                                        {"tools", {weather_tool()}}}));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200);
     EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
@@ -161,6 +168,16 @@ TEST_F(GenerationRoutesTest, ChatStreamOnTheWire) {
     const json& usage_chunk = events[events.size() - 2];
     EXPECT_TRUE(usage_chunk["choices"].empty());
     EXPECT_GT(usage_chunk["usage"]["completion_tokens"].get<int>(), 5);
+}
+
+TEST_F(GenerationRoutesTest, ACallWithoutOfferedToolsIsNoToolCall) {
+    for (const json& extra : {json::object(), json{{"tools", {weather_tool()}}, {"tool_choice", "none"}}}) {
+        auto r = post("/v1/chat/completions", chat("call", extra));
+        ASSERT_EQ(r->status, 200) << r->body;
+        const json choice = json::parse(r->body)["choices"][0];
+        EXPECT_FALSE(choice["message"].contains("tool_calls")) << choice;
+        EXPECT_EQ(choice["finish_reason"], "stop");
+    }
 }
 
 TEST_F(GenerationRoutesTest, ChoicesAreIndependentRequests) {

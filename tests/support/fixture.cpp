@@ -1,6 +1,8 @@
 #include "tests/support/fixture.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -64,6 +66,19 @@ std::string run_command(const std::string& command, const std::string& input, in
     std::remove(input_path);
     if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return output;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::temp_directory_path() /
+            (prefix + "-" + std::to_string(::getpid()) + "-" + (test ? test->name() : "no-test"));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
 }
 
 }  // namespace gptoss::testing

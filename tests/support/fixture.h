@@ -24,4 +24,18 @@ nlohmann::json read_json(const std::filesystem::path& path);
 // Runs a shell command, feeding `input` on stdin; returns stdout. Sets *exit_code when given.
 std::string run_command(const std::string& command, const std::string& input = "", int* exit_code = nullptr);
 
+// A fresh, empty folder under the system temp dir, named after the process and the running test, removed
+// with the object.
+class TempDir {
+public:
+    explicit TempDir(const std::string& prefix);
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
 }  // namespace gptoss::testing

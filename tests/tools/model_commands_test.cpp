@@ -19,21 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir() {
-        path_ = fs::temp_directory_path() / ("gptoss-cli-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
 // Runs `gptoss <args>`; returns stdout (stderr merged when asked), and the exit code.
 std::string gptoss(const std::string& args, int* code, bool with_stderr = false) {
     return testing::run_command(testing::gptoss_executable().string() + " " + args + " --threads 1" +
@@ -60,7 +45,7 @@ std::vector<float> read_f32(const SafetensorsArchive& a, const std::string& name
 }
 
 TEST(ScoreCommand, WritesLogitsMatchingTheGolden) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-cli");
     auto golden = SafetensorsArchive::open(testing::tiny_gptoss_dir() / "golden.safetensors");
     const SafetensorsEntry* ids_entry = golden->find("p_short.input_ids");
     ASSERT_NE(ids_entry, nullptr);
@@ -89,7 +74,7 @@ TEST(ScoreCommand, WritesLogitsMatchingTheGolden) {
 // The AVX-512 and AVX2 kernel builds give identical bits; the portable build agrees to rounding. (The build
 // is picked once per process, so each runs in its own `gptoss score`.)
 TEST(ScoreCommand, KernelBuildsAgree) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-cli");
     std::vector<int32_t> ids;
     for (int i = 0; i < 40; ++i) ids.push_back((i * 37 + 5) % 1000);
     std::map<std::string, std::vector<float>> logits;
@@ -179,7 +164,7 @@ TEST(GenerateCommand, SeededSamplingIsReproducible) {
 }
 
 TEST(MakeCheckpointCommand, TinyPresetInTheReleaseLayout) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-cli");
     int code = -1;
     const fs::path out = dir.path() / "ckpt";
     gptoss("make-checkpoint --preset tiny --layers 3 --seed 5 --shard-bytes 3MB --out " + out.string(),
@@ -261,7 +246,7 @@ TEST(MakeCheckpointCommand, TinyPresetInTheReleaseLayout) {
 }
 
 TEST(MakeCheckpointCommand, FullVocabularyPresetHasGenerationConfig) {
-    TempDir dir;
+    gptoss::testing::TempDir dir("gptoss-cli");
     int code = -1;
     gptoss("make-checkpoint --preset tiny-full-vocab --layers 1 --seed 1 --out " + dir.path().string(),
            &code);
