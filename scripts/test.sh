@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: what CI runs (.ci/run), and what a developer runs before pushing.
-# Phases (each timed): install, format, cpu build (-Werror), unit tests, e2e, cuda compile, fuzz smoke.
+# Phases (each timed): install, format, cpu build (-Werror), unit tests, e2e, fuzz smoke, cuda compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GPTOSS_SHARED_DIR=${GPTOSS_SHARED_DIR:-$(cd .. && pwd)/shared}
@@ -16,6 +16,7 @@ phase format;       scripts/check_format.sh;                             phase_e
 phase "cpu build";  scripts/build.sh cpu -DGPTOSS_WERROR=ON;             phase_end "cpu build"
 phase "unit tests"; ctest --preset cpu -j "$jobs" --timeout 900;         phase_end "unit tests"
 phase e2e;          scripts/e2e.sh;                                      phase_end e2e
+phase "fuzz smoke"; scripts/fuzz_smoke.sh;                               phase_end "fuzz smoke"
 if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null; then
   phase "cuda compile"; scripts/build.sh cuda -DGPTOSS_WERROR=ON;        phase_end "cuda compile"
 else
