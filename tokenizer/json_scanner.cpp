@@ -5,30 +5,13 @@
 #include <fmt/format.h>
 
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/utf8.h"
 
 namespace gptoss {
 
 namespace {
 
 constexpr size_t kMaxDepth = 1000;  // deeper nesting is not a tokenizer.json
-
-void append_utf8(uint32_t cp, std::string& out) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 }  // namespace
 
@@ -148,7 +131,7 @@ void JsonScanner::read_string(std::string& out) {
                 } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                     fail("lone surrogate");
                 }
-                append_utf8(cp, out);
+                utf8::append_code_point(cp, out);
                 break;
             }
             default:

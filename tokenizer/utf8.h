@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -44,5 +45,8 @@ void append_lossy(std::string_view bytes, std::string& out);
 // already known to be invalid. Returns the number of bytes consumed; the rest (at most 3 bytes, a proper
 // prefix of a character) must wait for more input.
 size_t append_complete(std::string_view bytes, std::string& out);
+
+// Appends the UTF-8 encoding of code point `cp` (at most U+10FFFF; surrogates are encoded as they are).
+void append_code_point(uint32_t cp, std::string& out);
 
 }  // namespace gptoss::utf8
