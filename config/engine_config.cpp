@@ -50,6 +50,8 @@ void EngineConfig::register_flags(FlagSet& flags) {
         "longest prompt + completion in tokens (default: the model's max_position_embeddings)");
     flags.add_bool("enable-prefix-caching", &enable_prefix_caching,
                    "reuse KV pages of repeated prompt prefixes");
+    flags.add_bool("enforce-eager", &enforce_eager,
+                   "CUDA: run decode steps eagerly instead of replaying captured CUDA graphs");
     flags.add_int("max-queued-requests", &max_queued_requests,
                   "waiting requests beyond this are refused (HTTP 503)");
     flags.add_int("cpu-threads", &cpu_threads, "threads of the CPU backend (0 = all hardware threads)");

@@ -17,6 +17,7 @@ struct EngineConfig {
     double gpu_memory_utilization = 0.9;           // CUDA only: fraction of GPU memory for weights + KV
     std::optional<int> max_model_len;              // default: the model's max_position_embeddings
     bool enable_prefix_caching = true;
+    bool enforce_eager = false;      // CUDA: no graphs; decode steps launch the same kernels one by one
     int max_queued_requests = 1024;  // waiting requests beyond this are refused (HTTP 503)
     int cpu_threads = 0;             // CPU runner threads; 0 = all hardware threads
 

@@ -17,18 +17,20 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "cuda/cuda_check.h"
+#include "cuda/decode_inputs.h"
 #include "cuda/device_kv_cache.h"
 #include "cuda/device_weights.h"
 #include "cuda/kernels/kernels.h"
 #include "cuda/pinned_buffer.h"
 #include "cuda/step_plan.h"
 #include "cuda/workspace.h"
-#include "engine/cpu/batch_validation.h"
+#include "engine/batch_validation.h"
 #include "engine/cpu/ops.h"
 #include "engine/sampler.h"
 
@@ -36,20 +38,15 @@ namespace gptoss {
 namespace cuda {
 namespace {
 
-// Device pointers into the uploaded step inputs.
-struct StepInputs {
-    const int32_t* token_ids = nullptr;           // [T]
-    const int32_t* positions = nullptr;           // [T]
-    const int32_t* query_start = nullptr;         // [S + 1]
-    const int32_t* full_table = nullptr;          // [S, full stride]
-    const int64_t* full_slots = nullptr;          // [T]
-    const int32_t* window_first_block = nullptr;  // [S]
-    const int32_t* window_table = nullptr;        // [S, window stride]
-    const int64_t* window_slots = nullptr;        // [T]
-    const int32_t* tile_seq = nullptr;            // [tiles]
-    const int32_t* tile_row_start = nullptr;      // [tiles]
-    const int32_t* row_token = nullptr;           // [R]
-    const SamplingRowParams* sampling = nullptr;  // [GPU-sampled rows]
+// What the layer loop needs to know of a step beyond its device inputs.
+struct StepShape {
+    int num_tokens = 0;
+    int block_size = 16;
+    int full_stride = 0;  // table row strides (ignored when the StepInputs carry device strides)
+    int window_stride = 0;
+    int num_tiles = 0;
+    int full_splits = 1;
+    int window_splits = 1;
 };
 
 class CudaRunner final : public ModelRunner {
@@ -64,13 +61,25 @@ public:
         GPTOSS_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
         initial_rows_ = std::max(64, engine_config.max_num_seqs);
         workspace_.ensure(config_, std::max(1, engine_config.max_num_batched_tokens), initial_rows_);
+        enforce_eager_ = engine_config.enforce_eager;
+        // Decode buckets: powers of two below the largest decode step, then that step itself.
+        const int largest = std::min(engine_config.max_num_seqs, workspace_.token_capacity);
+        for (int b = 1; b < largest; b *= 2) buckets_.push_back(b);
+        buckets_.push_back(largest);
+        max_model_len_ = engine_config.max_model_len.value_or(config_.max_position_embeddings);
+        const int max_len = max_model_len_;
+        decode_inputs_ = std::make_unique<DecodeInputs>(
+            largest, (max_len + engine_config.block_size - 1) / engine_config.block_size + 1);
         const cpu::RopeTable rope = cpu::make_rope_table(config_);
         inv_freq_.resize(rope.inv_freq.size());
         GPTOSS_CUDA_CHECK(
             cudaMemcpy(inv_freq_.get(), rope.inv_freq.data(), inv_freq_.bytes(), cudaMemcpyHostToDevice));
         attention_scaling_ = rope.attention_scaling;
     }
-    ~CudaRunner() override { cudaStreamDestroy(stream_); }
+    ~CudaRunner() override {
+        clear_graphs();
+        cudaStreamDestroy(stream_);
+    }
 
     const ModelConfig& config() const override { return config_; }
     std::string_view backend_name() const override { return "cuda"; }
@@ -100,6 +109,20 @@ public:
         kv_ = std::make_unique<DeviceKvCache>(config_, layout);
         spdlog::info("cuda kv cache allocated bytes={} full_blocks={} window_blocks={} block_size={}",
                      kv_->bytes(), layout.num_full_blocks, layout.num_window_blocks, layout.block_size);
+        block_size_ = layout.block_size;
+        // Warm-up and capture of every decode bucket now, so no request pays for it: an eager run on padding
+        // rows (cuBLASLt plans, kernel attributes, no KV writes) then the capture.
+        const auto start = std::chrono::steady_clock::now();
+        clear_graphs();
+        for (int bucket : buckets_) {
+            decode_inputs_->upload_padding(bucket, stream_);
+            decode_step(bucket);
+            if (!enforce_eager_) graph_for(bucket);
+        }
+        GPTOSS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        spdlog::info("cuda decode buckets ready buckets={} graphs={} seconds={:.2f}", buckets_.size(),
+                     graphs_.size(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
 
     StepOutput execute(const BatchInputs& in) override {
@@ -109,22 +132,166 @@ public:
                 fmt::format("BatchInputs block_size {} differs from the KV cache's {}", in.block_size,
                             kv_->layout().block_size));
         GPTOSS_CUDA_CHECK(cudaSetDevice(device_));
+        validate_batch_inputs(in, config_, kv_->layout());
         StepOutput out;
         out.sampled_tokens.assign(in.num_seqs, -1);
         if (in.num_tokens == 0) return out;
+        if (decode_inputs_->holds(in)) return execute_decode(in);
 
         const StepPlan plan = make_step_plan(in, config_, num_sms_, workspace_.split_capacity);
         const int num_rows = static_cast<int>(plan.row_token.size());
-        workspace_.ensure(config_, in.num_tokens, std::max(initial_rows_, plan.num_sampled));
+        if (workspace_.ensure(config_, in.num_tokens, std::max(initial_rows_, plan.num_sampled)))
+            clear_graphs();
         const StepInputs d = upload(in, plan);
 
-        forward(in, plan, d, num_rows > 0);
+        const StepShape shape{.num_tokens = in.num_tokens,
+                              .block_size = in.block_size,
+                              .full_stride = in.full_table_stride,
+                              .window_stride = in.window_table_stride,
+                              .num_tiles = shape.num_tiles,
+                              .full_splits = plan.full_splits,
+                              .window_splits = plan.window_splits};
+        forward(shape, d, num_rows > 0);
         if (num_rows > 0) finish(in, plan, d, out);
         GPTOSS_CUDA_CHECK(cudaStreamSynchronize(stream_));
         return out;
     }
 
 private:
+    // A decode step: inputs into the fixed buffers padded to the bucket, then the bucket's graph (or the
+    // same kernels eagerly with --enforce-eager: identical launches, so identical tokens), then the
+    // downloads.
+    StepOutput execute_decode(const BatchInputs& in) {
+        const int S = in.num_seqs;
+        const int bucket = *std::lower_bound(buckets_.begin(), buckets_.end(), S);
+        std::vector<SamplingRowParams> params(S);
+        std::vector<int> host_sampled;
+        bool any_logprobs = false;
+        for (int s = 0; s < S; ++s) {
+            const SamplingParams& p = *in.sampling[s].params;
+            any_logprobs |= p.logprobs;
+            if (p.needs_host_sampler()) {
+                params[s].greedy = 1;  // the row's logits go to the host sampler; the GPU draw is unused
+                host_sampled.push_back(s);
+                continue;
+            }
+            params[s] = gpu_sampling_row(p, in.sampling[s].output_index);
+        }
+        decode_inputs_->upload(in, bucket, params, stream_);
+        if (enforce_eager_)
+            decode_step(bucket);
+        else
+            GPTOSS_CUDA_CHECK(cudaGraphLaunch(graph_for(bucket), stream_));
+
+        const Workspace& w = workspace_;
+        const int V = config_.vocab_size;
+        std::vector<int32_t> tokens(S);
+        std::vector<float> token_logprobs(S);
+        std::vector<int32_t> top_tokens(any_logprobs ? static_cast<size_t>(S) * kMaxTopLogprobs : 0);
+        std::vector<float> top_logprobs(top_tokens.size());
+        std::vector<float> host_rows(host_sampled.size() * static_cast<size_t>(V));
+        download(tokens.data(), w.sampled_tokens.get(), tokens.size());
+        download(token_logprobs.data(), w.token_logprobs.get(), token_logprobs.size());
+        download(top_tokens.data(), w.top_tokens.get(), top_tokens.size());
+        download(top_logprobs.data(), w.top_logprobs.get(), top_logprobs.size());
+        for (size_t i = 0; i < host_sampled.size(); ++i)
+            download(host_rows.data() + i * V, w.logits.get() + static_cast<size_t>(host_sampled[i]) * V, V);
+        GPTOSS_CUDA_CHECK(cudaStreamSynchronize(stream_));
+
+        StepOutput out;
+        out.sampled_tokens = tokens;
+        if (any_logprobs) out.logprobs.resize(S);
+        for (int s = 0; s < S; ++s) {
+            if (!in.sampling[s].params->logprobs || in.sampling[s].params->needs_host_sampler()) continue;
+            TokenLogprob& lp = out.logprobs[s];
+            lp.token = tokens[s];
+            lp.logprob = token_logprobs[s];
+            for (int j = 0; j < params[s].num_top_logprobs; ++j)
+                lp.top.push_back({top_tokens[static_cast<size_t>(s) * kMaxTopLogprobs + j],
+                                  top_logprobs[static_cast<size_t>(s) * kMaxTopLogprobs + j]});
+        }
+        for (size_t i = 0; i < host_sampled.size(); ++i) {
+            const int s = host_sampled[i];
+            std::span<float> row(host_rows.data() + i * V, V);
+            out.sampled_tokens[s] = sample_token(
+                row, in.sampling[s], in.sampling[s].params->logprobs ? &out.logprobs[s] : nullptr);
+        }
+        return out;
+    }
+
+    // Every kernel of a decode step of `bucket` rows on the fixed inputs: what a graph records. Split counts
+    // depend on the bucket alone (the longest context the model allows), never on this step's contexts.
+    void decode_step(int bucket) {
+        const ModelConfig& c = config_;
+        const int max_len = max_model_len_;
+        const StepInputs& d = decode_inputs_->device();
+        const StepShape shape{.num_tokens = bucket,
+                              .block_size = block_size_,
+                              .num_tiles = bucket,
+                              .full_splits = choose_attention_splits(bucket, c.num_key_value_heads, max_len,
+                                                                     num_sms_, bucket, c.num_attention_heads,
+                                                                     c.head_dim, workspace_.split_capacity),
+                              .window_splits = choose_attention_splits(
+                                  bucket, c.num_key_value_heads, c.sliding_window, num_sms_, bucket,
+                                  c.num_attention_heads, c.head_dim, workspace_.split_capacity)};
+        forward(shape, d, true);
+        logits(d.row_token, bucket);
+        sample({.logits = workspace_.logits.get(),
+                .probs = workspace_.probs.get(),
+                .num_rows = bucket,
+                .vocab = c.vocab_size,
+                .params = d.sampling,
+                .tokens = workspace_.sampled_tokens.get(),
+                .token_logprobs = workspace_.token_logprobs.get(),
+                .top_tokens = workspace_.top_tokens.get(),
+                .top_logprobs = workspace_.top_logprobs.get()},
+               stream_);
+    }
+
+    cudaGraphExec_t graph_for(int bucket) {
+        if (auto it = graphs_.find(bucket); it != graphs_.end()) return it->second;
+        cudaGraph_t graph = nullptr;
+        GPTOSS_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+        try {
+            decode_step(bucket);
+        } catch (...) {
+            cudaStreamEndCapture(stream_, &graph);
+            if (graph) cudaGraphDestroy(graph);
+            throw;
+        }
+        GPTOSS_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+        cudaGraphExec_t exec = nullptr;
+        const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+        cudaGraphDestroy(graph);
+        GPTOSS_CUDA_CHECK(status);
+        return graphs_.emplace(bucket, exec).first->second;
+    }
+
+    // Graphs hold the workspace's addresses: dropped whenever it is reallocated (re-captured on next use).
+    void clear_graphs() {
+        for (auto& [bucket, exec] : graphs_) cudaGraphExecDestroy(exec);
+        graphs_.clear();
+    }
+
+    // Final norm of the residual rows `row_token` [n] (plus the last MoE output) and lm_head: logits [n, V].
+    void logits(const int32_t* row_token, int n) {
+        const ModelConfig& c = config_;
+        rmsnorm({.residual = workspace_.x.get(),
+                 .deltas = workspace_.y.get(),
+                 .num_deltas = c.num_experts_per_tok,
+                 .update_residual = false,
+                 .weight = weights_.norm,
+                 .eps = static_cast<float>(c.rms_norm_eps),
+                 .row_indices = row_token,
+                 .num_rows = n,
+                 .hidden = c.hidden_size,
+                 .out = workspace_.final_h.get()},
+                stream_);
+        // The last op: plain bf16 input (its rounding reaches no later decision; ~0.2% of the logits).
+        linear(workspace_.final_h.get(), weights_.lm_head, nullptr, n, c.hidden_size, c.vocab_size,
+               workspace_.logits.get(), false);
+    }
+
     StepInputs upload(const BatchInputs& in, const StepPlan& plan) {
         HostImage image;
         const size_t token_ids = image.append(in.token_ids);
@@ -181,14 +348,14 @@ private:
 
     // The layer loop. With need_last_moe false (no row wants logits) the last layer's MoE is skipped: it
     // feeds nothing but the logits.
-    void forward(const BatchInputs& in, const StepPlan& plan, const StepInputs& d, bool need_last_moe) {
+    void forward(const StepShape& shape, const StepInputs& d, bool need_last_moe) {
         const ModelConfig& c = config_;
         Workspace& w = workspace_;
-        const int T = in.num_tokens, H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(),
+        const int T = shape.num_tokens, H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(),
                   E = c.num_local_experts;
         const int K = c.num_experts_per_tok, I = c.intermediate_size, P = T * K;
         const int qkv_width = Q + 2 * KV;
-        const int tile_rows = moe_gemm_tile_rows(P, E);
+        const int tile_rows = moe_gemm_tile_rows(P, E, K);
         const int max_tiles = moe_max_tiles(P, E, tile_rows);
 
         embedding({.table = weights_.embed_tokens,
@@ -231,14 +398,15 @@ private:
                       .k_cache = kv_->k(layer),
                       .v_cache = kv_->v(layer)},
                      stream_);
-            const int splits = sliding ? plan.window_splits : plan.full_splits;
+            const int splits = sliding ? shape.window_splits : shape.full_splits;
             attention({.q = w.qkv.get(),
                        .q_row_stride = qkv_width,
                        .k_cache = kv_->k(layer),
                        .v_cache = kv_->v(layer),
-                       .block_size = in.block_size,
+                       .block_size = shape.block_size,
                        .block_table = sliding ? d.window_table : d.full_table,
-                       .table_stride = sliding ? in.window_table_stride : in.full_table_stride,
+                       .table_stride = sliding ? shape.window_stride : shape.full_stride,
+                       .table_stride_device = sliding ? d.window_stride : d.full_stride,
                        .first_block = sliding ? d.window_first_block : nullptr,
                        .query_start = d.query_start,
                        .positions = d.positions,
@@ -251,7 +419,7 @@ private:
                        .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
                        .tile_seq = d.tile_seq,
                        .tile_row_start = d.tile_row_start,
-                       .num_tiles = static_cast<int>(plan.tiles.seq.size()),
+                       .num_tiles = shape.num_tiles,
                        .num_splits = splits,
                        .split_out = w.split_out.get(),
                        .split_max = w.split_max.get(),
@@ -294,6 +462,7 @@ private:
             MoeGemmArgs moe{.a = w.h.get(),
                             .a_lo_offset = static_cast<int64_t>(T) * H,
                             .top_k = K,
+                            .num_pairs = P,
                             .blocks = lw.gate_up_blocks,
                             .scales = lw.gate_up_scales,
                             .bias = lw.gate_up_bias,
@@ -330,7 +499,7 @@ private:
     void finish(const BatchInputs& in, const StepPlan& plan, const StepInputs& d, StepOutput& out) {
         const ModelConfig& c = config_;
         Workspace& w = workspace_;
-        const int H = c.hidden_size, V = c.vocab_size, K = c.num_experts_per_tok;
+        const int V = c.vocab_size;
         const int num_rows = static_cast<int>(plan.row_token.size());
         const int chunk = w.row_capacity;  // >= num_sampled: every sampled row is in the first chunk
         const int num_requested = num_rows - plan.num_sampled;
@@ -342,19 +511,7 @@ private:
         std::vector<float> top_logprobs(top_tokens.size());
         for (int first = 0; first < num_rows; first += chunk) {
             const int n = std::min(chunk, num_rows - first);
-            rmsnorm({.residual = w.x.get(),
-                     .deltas = w.y.get(),
-                     .num_deltas = K,
-                     .update_residual = false,
-                     .weight = weights_.norm,
-                     .eps = static_cast<float>(c.rms_norm_eps),
-                     .row_indices = d.row_token + first,
-                     .num_rows = n,
-                     .hidden = H,
-                     .out = w.final_h.get()},
-                    stream_);
-            // The last op: plain bf16 input (its rounding reaches no later decision; ~0.2% of the logits).
-            linear(w.final_h.get(), weights_.lm_head, nullptr, n, H, V, w.logits.get(), false);
+            logits(d.row_token + first, n);
             if (first == 0) {
                 const int gpu = plan.num_gpu_sampled;
                 sample({.logits = w.logits.get(),
@@ -427,6 +584,12 @@ private:
     float attention_scaling_ = 1.0f;
     DeviceBuffer<std::byte> step_device_;
     PinnedBuffer step_staging_;
+    bool enforce_eager_ = false;
+    int block_size_ = 16;
+    int max_model_len_ = 0;
+    std::vector<int> buckets_;                     // decode batch sizes with a graph, ascending
+    std::unique_ptr<DecodeInputs> decode_inputs_;  // [buckets_.back()] rows
+    std::map<int, cudaGraphExec_t> graphs_;        // bucket -> its captured decode step
 };
 
 }  // namespace

@@ -23,4 +23,11 @@ struct GpuMemory {
 };
 GpuMemory gpu_memory();
 
+// The current GPU's measured ceilings (a few seconds): what benchmark bounds are computed from.
+struct GpuCeilings {
+    double copy_bytes_per_second = 0;  // device-to-device copy of 1 GiB, bytes read + written
+    double bf16_flops_per_second = 0;  // cuBLASLt bf16 GEMM 8192^3, float32 accumulation
+};
+GpuCeilings measure_gpu_ceilings();
+
 }  // namespace gptoss

@@ -1,8 +1,14 @@
 #include "cuda/device_weights.h"
 
 #include <cstring>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
 
 #include "cuda/cuda_check.h"
+#include "cuda/device_buffer.h"
+#include "cuda/kernels/kernels.h"
 #include "engine/weights/dtype.h"
 
 namespace gptoss::cuda {
@@ -27,7 +33,6 @@ public:
         return dst;
     }
     const uint16_t* bf16(const TensorView& t) { return static_cast<const uint16_t*>(copy(t.data, t.nbytes)); }
-    const uint8_t* u8(const TensorView& t) { return static_cast<const uint8_t*>(copy(t.data, t.nbytes)); }
     // bf16 tensor -> float32 on the device.
     const float* f32(const TensorView& t) {
         if (!t.data) return nullptr;  // an optional tensor the checkpoint lacks (e.g. attention_bias false)
@@ -54,6 +59,35 @@ public:
         }
         return reinterpret_cast<const uint16_t*>(dst);
     }
+    // MXFP4 expert weights [E, N, K/32, 16] + scales [E, N, K/32], repacked on the device into the expert
+    // GEMMs' fragment-major layout (kernels.h, mxfp4_repack): the checkpoint's bytes go to a staging buffer,
+    // the repack kernel writes the arena. Returns {codes, scales}.
+    std::pair<const uint8_t*, const uint8_t*> mxfp4(const TensorView& blocks, const TensorView& scales,
+                                                    int experts, int rows, int cols) {
+        std::byte* codes = reserve(blocks.nbytes);
+        std::byte* packed_scales = reserve(scales.nbytes);
+        if (codes) {
+            if (!mxfp4_repackable(rows, cols))
+                throw std::runtime_error(
+                    "the CUDA backend needs expert matrices with rows a multiple of 16 and "
+                    "input features a multiple of 64; got " +
+                    std::to_string(rows) + " x " + std::to_string(cols));
+            staging_.reserve(blocks.nbytes + scales.nbytes);
+            GPTOSS_CUDA_CHECK(cudaMemcpy(staging_.get(), blocks.data, blocks.nbytes, cudaMemcpyHostToDevice));
+            GPTOSS_CUDA_CHECK(cudaMemcpy(staging_.get() + blocks.nbytes, scales.data, scales.nbytes,
+                                         cudaMemcpyHostToDevice));
+            mxfp4_repack({.blocks = staging_.get(),
+                          .scales = staging_.get() + blocks.nbytes,
+                          .experts = experts,
+                          .rows = rows,
+                          .cols = cols,
+                          .packed_codes = reinterpret_cast<uint8_t*>(codes),
+                          .packed_scales = reinterpret_cast<uint8_t*>(packed_scales)},
+                         nullptr);
+            GPTOSS_CUDA_CHECK(cudaDeviceSynchronize());  // the staging buffer is reused by the next tensor
+        }
+        return {reinterpret_cast<const uint8_t*>(codes), reinterpret_cast<const uint8_t*>(packed_scales)};
+    }
     const float* concat_f32(std::initializer_list<const TensorView*> parts) {
         for (const TensorView* p : parts)
             if (!p->data) return nullptr;
@@ -78,6 +112,7 @@ private:
     }
     std::byte* base_;
     size_t offset_ = 0;
+    DeviceBuffer<uint8_t> staging_;
 };
 
 // The one upload order, used both to size the arena and to fill it.
@@ -102,11 +137,12 @@ void walk(const ModelWeights& w, ArenaWriter& out, DeviceWeights* dst) {
         d.sinks = out.f32(l.sinks);
         d.router_weight = out.bf16(l.router_weight);
         d.router_bias = out.f32(l.router_bias);
-        d.gate_up_blocks = out.u8(l.gate_up_blocks);
-        d.gate_up_scales = out.u8(l.gate_up_scales);
+        const ModelConfig& c = w.config();
+        const int E = c.num_local_experts, H = c.hidden_size, I = c.intermediate_size;
+        std::tie(d.gate_up_blocks, d.gate_up_scales) =
+            out.mxfp4(l.gate_up_blocks, l.gate_up_scales, E, 2 * I, H);
         d.gate_up_bias = out.f32(l.gate_up_bias);
-        d.down_blocks = out.u8(l.down_blocks);
-        d.down_scales = out.u8(l.down_scales);
+        std::tie(d.down_blocks, d.down_scales) = out.mxfp4(l.down_blocks, l.down_scales, E, H, I);
         d.down_bias = out.f32(l.down_bias);
         if (dst) dst->layers.push_back(d);
     }

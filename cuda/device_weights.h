@@ -1,8 +1,9 @@
 // DeviceWeights: the checkpoint on the GPU, uploaded once.
 //
 // bf16 tensors stay bf16; q/k/v are concatenated into one [Q + 2KV, H] projection so one GEMM makes all
-// three; biases and sinks become float32 (they feed float32 epilogues); MXFP4 expert blocks and scales are
-// copied as stored (the expert GEMM decodes them in registers): no dequantized copy ever exists.
+// three; biases and sinks become float32 (they feed float32 epilogues); MXFP4 expert blocks and scales keep
+// their bytes but are permuted once into the expert GEMMs' fragment-major layout (kernels.h, mxfp4_repack),
+// decoded in registers at use: no dequantized copy ever exists.
 // Shape legend: H hidden, Q = Hq * D, KV = Hkv * D, E experts, I intermediate, V vocab.
 #pragma once
 
@@ -25,11 +26,11 @@ struct DeviceLayerWeights {
     const float* sinks = nullptr;             // [Hq]
     const uint16_t* router_weight = nullptr;  // [E, H] bf16
     const float* router_bias = nullptr;       // [E]
-    const uint8_t* gate_up_blocks = nullptr;  // [E, 2I, H/32, 16]
-    const uint8_t* gate_up_scales = nullptr;  // [E, 2I, H/32]
+    const uint8_t* gate_up_blocks = nullptr;  // [E, 2I, H] MXFP4 codes, repacked (kernels.h, mxfp4_repack)
+    const uint8_t* gate_up_scales = nullptr;  // [E, 2I, H/32] e8m0 scales, repacked
     const float* gate_up_bias = nullptr;      // [E, 2I]
-    const uint8_t* down_blocks = nullptr;     // [E, H, I/32, 16]
-    const uint8_t* down_scales = nullptr;     // [E, H, I/32]
+    const uint8_t* down_blocks = nullptr;     // [E, H, I] MXFP4 codes, repacked
+    const uint8_t* down_scales = nullptr;     // [E, H, I/32] e8m0 scales, repacked
     const float* down_bias = nullptr;         // [E, H]
 };
 

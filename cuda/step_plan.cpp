@@ -30,6 +30,18 @@ int choose_attention_splits(int num_tiles, int num_kv_heads, int longest_key_spa
     return std::max(1, splits);
 }
 
+SamplingRowParams gpu_sampling_row(const SamplingParams& params, int32_t output_index) {
+    SamplingRowParams p;
+    p.temperature = params.temperature;
+    p.top_k = params.top_k;
+    p.top_p = params.top_p;
+    p.min_p = params.min_p;
+    p.greedy = params.is_greedy() ? 1 : 0;
+    p.uniform = sampling_uniform(params.seed, output_index);
+    p.num_top_logprobs = params.logprobs ? std::clamp(params.top_logprobs, 0, kMaxTopLogprobs) : -1;
+    return p;
+}
+
 StepPlan make_step_plan(const BatchInputs& in, const ModelConfig& config, int num_sms,
                         size_t split_capacity) {
     StepPlan plan;
@@ -62,15 +74,7 @@ StepPlan make_step_plan(const BatchInputs& in, const ModelConfig& config, int nu
             host_seqs.push_back(s);
             continue;
         }
-        SamplingRowParams p;
-        p.temperature = params.temperature;
-        p.top_k = params.top_k;
-        p.top_p = params.top_p;
-        p.min_p = params.min_p;
-        p.greedy = params.is_greedy() ? 1 : 0;
-        p.uniform = sampling_uniform(params.seed, sampling.output_index);
-        p.num_top_logprobs = params.logprobs ? std::clamp(params.top_logprobs, 0, kMaxTopLogprobs) : -1;
-        plan.gpu_params.push_back(p);
+        plan.gpu_params.push_back(gpu_sampling_row(params, sampling.output_index));
         plan.row_token.push_back(last_token);
         plan.row_seq.push_back(s);
     }

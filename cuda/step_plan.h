@@ -26,6 +26,9 @@ AttentionTiles make_attention_tiles(const std::vector<int32_t>& query_start, int
 int choose_attention_splits(int num_tiles, int num_kv_heads, int longest_key_span, int num_sms,
                             int num_tokens, int num_heads, int head_dim, size_t split_capacity);
 
+// The GPU sampler's row for a sequence (the uniform drawn as sampling_uniform(seed, output_index)).
+SamplingRowParams gpu_sampling_row(const SamplingParams& params, int32_t output_index);
+
 struct StepPlan {
     AttentionTiles tiles;
     int full_splits = 1;

@@ -26,7 +26,7 @@ Sizes sizes(const ModelConfig& c, int tokens, int rows) {
     s.i = c.intermediate_size;
     s.r = static_cast<size_t>(rows);
     s.v = c.vocab_size;
-    s.tiles = moe_max_tiles(static_cast<int>(s.p), c.num_local_experts, 16);
+    s.tiles = moe_max_tiles(static_cast<int>(s.p), c.num_local_experts, 8);  // the smallest tiles
     s.heads = c.num_attention_heads;
     return s;
 }
@@ -44,7 +44,8 @@ size_t Workspace::required_bytes(const ModelConfig& config, int tokens, int rows
     return 4 * floats + 2 * halves + 4 * ints;
 }
 
-void Workspace::ensure(const ModelConfig& config, int tokens, int rows) {
+bool Workspace::ensure(const ModelConfig& config, int tokens, int rows) {
+    bool grew = false;
     if (tokens > token_capacity) {
         const Sizes s = sizes(config, tokens, rows);
         x.resize(s.t * s.h);
@@ -63,12 +64,14 @@ void Workspace::ensure(const ModelConfig& config, int tokens, int rows) {
         act.resize(2 * s.p * s.i);
         y.resize(s.p * s.h);
         token_capacity = tokens;
+        grew = true;
     }
     if (split_capacity == 0) {
         split_out.resize(kSplitFloats);
         split_max.resize(kSplitFloats / config.head_dim);
         split_sum.resize(kSplitFloats / config.head_dim);
         split_capacity = kSplitFloats;
+        grew = true;
     }
     if (rows > row_capacity) {
         const Sizes s = sizes(config, tokens, rows);
@@ -80,7 +83,9 @@ void Workspace::ensure(const ModelConfig& config, int tokens, int rows) {
         top_tokens.resize(s.r * kMaxTopLogprobs);
         top_logprobs.resize(s.r * kMaxTopLogprobs);
         row_capacity = rows;
+        grew = true;
     }
+    return grew;
 }
 
 size_t Workspace::bytes() const {

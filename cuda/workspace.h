@@ -15,8 +15,8 @@ namespace gptoss::cuda {
 struct Workspace {
     // Bytes ensure(config, tokens, rows) would allocate.
     static size_t required_bytes(const ModelConfig& config, int tokens, int rows);
-    // Grows the buffers (dropping their contents) when the step does not fit.
-    void ensure(const ModelConfig& config, int tokens, int rows);
+    // Grows the buffers (dropping their contents) when the step does not fit; true when any moved.
+    bool ensure(const ModelConfig& config, int tokens, int rows);
     size_t bytes() const;
 
     int token_capacity = 0;
@@ -33,8 +33,8 @@ struct Workspace {
     DeviceBuffer<float> routing_weights;   // [P]
     DeviceBuffer<int32_t> sorted_pairs;    // [P]
     DeviceBuffer<int32_t> expert_offsets;  // [E + 1]
-    DeviceBuffer<int32_t> tile_expert;     // [moe_max_tiles(P, E, 16)]
-    DeviceBuffer<int32_t> tile_row_start;  // [moe_max_tiles(P, E, 16)]
+    DeviceBuffer<int32_t> tile_expert;     // [moe_max_tiles(P, E, 8)]
+    DeviceBuffer<int32_t> tile_row_start;  // [moe_max_tiles(P, E, 8)]
     DeviceBuffer<int32_t> num_tiles;       // [1]
     DeviceBuffer<uint16_t> act;            // [2P, I] split pair
     DeviceBuffer<float> y;                 // [P, H] = [T, K, H] weighted expert outputs

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 #include <sstream>
+#include <string>
 #include <thread>
 
 #include <fmt/format.h>
@@ -26,9 +27,9 @@ namespace gptoss::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr double kBandwidth =
-    4.3e12;  // bytes/s, device-to-device copy on the H200 (../shared/docs/device.md)
-constexpr double kBf16Flops = 790e12;  // FLOP/s, bf16 GEMM 8192^3 on the H200
+// Ceilings when the backend cannot measure its own (the CPU backend): the H200's (../shared/docs/device.md).
+constexpr double kH200Bandwidth = 4.3e12;  // bytes/s, device-to-device copy
+constexpr double kH200Bf16Flops = 790e12;  // FLOP/s, bf16 GEMM 8192^3
 
 double seconds(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -38,7 +39,9 @@ double seconds(Clock::time_point a, Clock::time_point b) {
 // per 32 weights).
 struct Cost {
     const ModelConfig& c;
-    double attention_bytes() const {  // q, k, v, o weights of one layer
+    double bandwidth = kH200Bandwidth;   // bytes/s
+    double flops_rate = kH200Bf16Flops;  // FLOP/s
+    double attention_bytes() const {     // q, k, v, o weights of one layer
         return 2.0 * c.hidden_size * (2.0 * c.q_dim() + 2.0 * c.kv_dim());
     }
     double expert_bytes() const {  // one expert: gate_up + down blocks and scales
@@ -86,7 +89,7 @@ struct Cost {
                lm_head_bytes();
     }
     double bound_seconds(double bytes, double flops) const {
-        return std::max(bytes / kBandwidth, flops / kBf16Flops);
+        return std::max(bytes / bandwidth, flops / flops_rate);
     }
 };
 
@@ -199,13 +202,23 @@ void bench_engine(const ModelFlags& model_flags, const EngineConfig& engine_conf
     m.config = ModelConfig::from_file(model_flags.model);
     resolve_backend(model_flags.backend);
     m.weights = ModelWeights::load(model_flags.model, m.config, /*show_progress=*/true);
-    const Cost cost{m.config};
+    Cost cost{m.config};
+    std::string ceilings = "H200 figures: this backend does not measure its own";
+#ifdef GPTOSS_HAVE_CUDA
+    if (resolve_backend(model_flags.backend) == "cuda") {
+        const GpuCeilings measured = measure_gpu_ceilings();
+        cost.bandwidth = measured.copy_bytes_per_second;
+        cost.flops_rate = measured.bf16_flops_per_second;
+        ceilings = "measured on this GPU in this run";
+    }
+#endif
     const int vocab = std::min(m.config.vocab_size, 199998);  // ordinary tokens only
     fmt::print("== bench engine: model {} ({} layers, hidden {}, {} experts, vocab {}), backend {}\n",
                model_flags.model, m.config.num_hidden_layers, m.config.hidden_size,
                m.config.num_local_experts, m.config.vocab_size, resolve_backend(model_flags.backend));
-    fmt::print("   bounds: bytes at {:.1f} TB/s, FLOPs at {:.0f} TFLOP/s (H200 measured ceilings)\n",
-               kBandwidth / 1e12, kBf16Flops / 1e12);
+    fmt::print(
+        "   bounds: bytes at {:.2f} TB/s (device copy), FLOPs at {:.0f} TFLOP/s (bf16 GEMM 8192^3): {}\n",
+        cost.bandwidth / 1e12, cost.flops_rate / 1e12, ceilings);
 
     {
         auto engine = make_engine(m, model_flags, engine_config);

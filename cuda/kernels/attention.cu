@@ -125,7 +125,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
 
     // Two threads per key: each copies half of the key's K and V rows (cp.async; zero-fill when absent).
     const int first_block = a.first_block ? a.first_block[seq] : 0;
-    const int* table = a.block_table + static_cast<int64_t>(seq) * a.table_stride;
+    const int table_stride = a.table_stride_device ? *a.table_stride_device : a.table_stride;
+    const int* table = a.block_table + static_cast<int64_t>(seq) * table_stride;
     auto load_kv = [&](int stage, int key_base) {
         static_assert(kThreads == 2 * kKeysPerTile, "two threads per key");
         const int j = tid >> 1, half = tid & 1;
@@ -134,7 +135,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
         bool ok = false;
         if (key < split_end) {
             const int b = key / a.block_size - first_block;
-            if (b >= 0 && b < a.table_stride) {
+            if (b >= 0 && b < table_stride) {
                 const int block = table[b];
                 if (block >= 0) {
                     ok = true;

@@ -1,5 +1,6 @@
-// Dense bf16 projections through cuBLASLt (qkv, o, router, lm_head): y[T, out] = x[T, in] W^T + bias,
-// bf16 operands, float32 accumulation, float32 output, the bias added in the GEMM epilogue.
+// Dense bf16 projections (qkv, o, router, lm_head): y[T, out] = x[T, in] W^T + bias. Decode sizes go to
+// the CUDA-core weight stream (gemv.cu); larger ones through cuBLASLt: bf16 operands, float32 accumulation,
+// float32 output, the bias added in the GEMM epilogue.
 //
 // cuBLASLt is column-major: the row-major y [T, out] is the column-major out x T matrix
 // D = op(A) B with A = W seen as a column-major in x out matrix (op = transpose) and B = x as in x T.
@@ -80,6 +81,10 @@ const LinearGemm::Plan& LinearGemm::plan_for(const LinearArgs& args) {
 
 void LinearGemm::run(const LinearArgs& args, cudaStream_t stream) {
     if (args.num_tokens == 0) return;
+    if (args.num_tokens <= kGemvMaxTokens) {
+        linear_gemv(args, stream);
+        return;
+    }
     if (args.split_input) {
         // One GEMM over the 2T rows of the pair (weights read once), then hi + lo + bias.
         LinearArgs both = args;

@@ -65,6 +65,7 @@ struct LinearArgs {
     bool split_input = false;
     float* y = nullptr;  // [T, out] float32 ([2T, out] of space when split_input)
 };
+// Decode sizes (<= kGemvMaxTokens tokens) go to linear_gemv below; larger ones to cuBLASLt.
 // Owns the cuBLASLt handle, its workspace and a cache of chosen algorithms (one per shape).
 class LinearGemm {
 public:
@@ -82,6 +83,12 @@ private:
     size_t workspace_bytes_ = 0;
     std::map<std::tuple<int, int, int, bool>, std::unique_ptr<Plan>> plans_;
 };
+
+// ---- gemv.cu ------------------------------------------------------------------------------------------
+// The same product for at most 8 tokens as a float32 weight stream on the CUDA cores (x = hi + lo when
+// split_input): y[0:T] gets the final result, bias included.
+constexpr int kGemvMaxTokens = 8;
+void linear_gemv(const LinearArgs& args, cudaStream_t stream);
 
 // ---- split_bf16.cu -----------------------------------------------------------------------------------
 // y[t, n] = y[t, n] + y[T + t, n] + bias[n]: the two halves of a split-input GEMM.
@@ -146,9 +153,10 @@ struct AttentionArgs {
     int block_size = 0;
     const int32_t* block_table = nullptr;  // [S, table_stride]
     int table_stride = 0;
-    const int32_t* first_block = nullptr;  // [S] or null
-    const int32_t* query_start = nullptr;  // [S + 1]
-    const int32_t* positions = nullptr;    // [T]
+    const int32_t* table_stride_device = nullptr;  // or null; else the stride is read here (graph replays)
+    const int32_t* first_block = nullptr;          // [S] or null
+    const int32_t* query_start = nullptr;          // [S + 1]
+    const int32_t* positions = nullptr;            // [T]
     int num_tokens = 0;
     int num_heads = 0;
     int num_kv_heads = 0;
@@ -203,10 +211,33 @@ struct MoeGroupArgs {
 int moe_max_tiles(int num_pairs, int num_experts, int tile_rows);
 void moe_group(const MoeGroupArgs& args, cudaStream_t stream);
 
+// ---- mxfp4_repack.cu ----------------------------------------------------------------------------------
+// The expert GEMMs read MXFP4 weights in a fragment-major layout, written once at load from the checkpoint's
+// [E, N, K/32, 16] blocks + [E, N, K/32] e8m0 scales (same bytes, permuted):
+//   codes  [E, N/16, K/64, 32 lanes, 4 words]: lane l's 16 bytes of the (16-row, 64-k) tile hold exactly the
+//          bf16 A fragments of four m16n8k16 MMAs (k chunks j = 0..3, one 32-bit word each), so a warp
+//          streams a tile with one coalesced 16-byte load per lane and decodes it in registers.
+//   scales [E, N/16, K/64, 8 words]: word g = the 4 scales lane (g, *) needs (rows g, g + 8; blocks 2kt,
+//   2kt+1).
+// Needs N % 16 == 0 and K % 64 == 0 (gpt-oss: 5760 x 2880 and 2880 x 2880; the fixtures too).
+struct Mxfp4RepackArgs {
+    const uint8_t* blocks = nullptr;  // [E, N, K/32, 16] device, checkpoint layout
+    const uint8_t* scales = nullptr;  // [E, N, K/32]
+    int experts = 0;
+    int rows = 0;                      // N
+    int cols = 0;                      // K
+    uint8_t* packed_codes = nullptr;   // [E * N * K / 2] bytes
+    uint8_t* packed_scales = nullptr;  // [E * N * K / 32] bytes
+};
+bool mxfp4_repackable(int rows, int cols);
+void mxfp4_repack(const Mxfp4RepackArgs& args, cudaStream_t stream);
+
 // ---- moe_mxfp4_gemm.cu --------------------------------------------------------------------------------
-// Grouped GEMM over the expert tiles, weights read as MXFP4 (blocks + e8m0 scales, the checkpoint layout)
-// and decoded in registers (exact in bf16); activations as split bf16 pairs, so two tensor-core products per
-// weight fragment and float32 accumulation give float32-accurate results.
+// Grouped GEMM over the expert tiles, weights read as repacked MXFP4 (mxfp4_repack above) and decoded in
+// registers (exact in bf16); activations as split bf16 pairs, so two tensor-core products per weight
+// fragment and float32 accumulation give float32-accurate results. Two kernels: with at most 8 tokens in the
+// step (decode) every active expert is one tile of <= 8 rows and the tokens sit on the MMA's N side (weights
+// streamed once at full width, 8 warps splitting K); otherwise 16- or 64-row tiles on the M side (prefill).
 //   kGateUpSwiglu: row i (sorted) computes g = W_gu[e] h[token(i)] + b_gu[e] (N = 2I rows, even = gate,
 //                  odd = up) and writes act[i, j] = swiglu(g[2j], g[2j+1]) (clamped gpt-oss SwiGLU, limit,
 //                  alpha 1.702) as a split pair (act_out, act_lo_out).
@@ -217,11 +248,12 @@ struct MoeGemmArgs {
     const uint16_t* a = nullptr;      // kGateUpSwiglu: h [T, in]; kDownWeighted: act [P, in] (sorted order)
     int64_t a_lo_offset = 0;          // elements from a row of the hi half to the same row of the lo half
     int top_k = 0;                    // token(i) = sorted_pairs[i] / top_k
-    const uint8_t* blocks = nullptr;  // [E, N, in/32, 16]
-    const uint8_t* scales = nullptr;  // [E, N, in/32]
+    int num_pairs = 0;                // P = T * top_k
+    const uint8_t* blocks = nullptr;  // repacked codes of [E, N, in]
+    const uint8_t* scales = nullptr;  // repacked scales
     const float* bias = nullptr;      // [E, N] float32
-    int in_features = 0;              // multiple of 32
-    int out_features = 0;             // N
+    int in_features = 0;              // multiple of 64
+    int out_features = 0;             // N, multiple of 16
     const int32_t* sorted_pairs = nullptr;
     const int32_t* expert_offsets = nullptr;
     const int32_t* tile_expert = nullptr;
@@ -235,8 +267,9 @@ struct MoeGemmArgs {
     uint16_t* act_lo_out = nullptr;          // [P, N / 2] bf16 lo (kGateUpSwiglu)
     float* y_out = nullptr;                  // [P, N] float32 (kDownWeighted)
 };
-// Rows per tile the GEMM uses for a step with `num_pairs` pairs over `num_experts` experts.
-int moe_gemm_tile_rows(int num_pairs, int num_experts);
+// Rows per tile the GEMM uses for a step with `num_pairs` = tokens * top_k pairs over `num_experts` experts:
+// 8 (the decode kernel) when the step has at most 8 tokens, else 16 or 64.
+int moe_gemm_tile_rows(int num_pairs, int num_experts, int top_k);
 void moe_mxfp4_gemm(const MoeGemmArgs& args, cudaStream_t stream);
 
 // ---- sampling.cu --------------------------------------------------------------------------------------

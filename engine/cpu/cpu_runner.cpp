@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "engine/cpu/batch_validation.h"
+#include "engine/batch_validation.h"
 #include "engine/cpu/kernels.h"
 #include "engine/cpu/ops.h"
 #include "engine/sampler.h"

@@ -69,9 +69,12 @@ TEST_P(CudaLinear, SplitInputIsFloat32Accurate) {
     EXPECT_LT(rel_l2(got, expected), 2e-5) << "split bf16 keeps the activations to ~2^-17";
 }
 
-// qkv, o, router and lm_head shapes of gpt-oss-20b, and the fixtures' small widths.
+// qkv, o, router and lm_head shapes of gpt-oss-20b, and the fixtures' small widths; <= 8 tokens take the
+// CUDA-core weight stream (gemv.cu), more take cuBLASLt.
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaLinear,
-                         ::testing::Values(Case{1, 2880, 5120, true}, Case{37, 2880, 5120, true},
+                         ::testing::Values(Case{1, 2880, 5120, true}, Case{2, 2880, 5120, true},
+                                           Case{8, 4096, 2880, true}, Case{6, 256, 1024, true},
+                                           Case{1, 2880, 201088, false}, Case{37, 2880, 5120, true},
                                            Case{300, 4096, 2880, true}, Case{64, 2880, 32, true},
                                            Case{3, 2880, 201088, false}, Case{11, 128, 256, true},
                                            Case{5, 256, 1024, false}));

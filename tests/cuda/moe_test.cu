@@ -1,6 +1,7 @@
 // The MoE block on the GPU (moe_group -> MXFP4 gate_up GEMM + SwiGLU -> MXFP4 down GEMM x routing weight ->
-// combine) vs cpu::moe, on random MXFP4 experts of gpt-oss-20b size and of the fixtures' sizes. Covers both
-// tile sizes of the grouped GEMM (few rows per expert: decode; many: prefill). Activations are split bf16
+// combine) vs cpu::moe, on random MXFP4 experts of gpt-oss-20b size and of the fixtures' sizes, repacked as
+// DeviceWeights does. Covers the decode kernel (<= 8 tokens: 1, 2, 4 and 8 token slots) and both tile sizes
+// of the grouped GEMM (few rows per expert; many: prefill). Activations are split bf16
 // pairs, so the GPU matches the float32 reference to float32 accuracy.
 #include <algorithm>
 #include <cmath>
@@ -15,6 +16,7 @@ namespace {
 struct Case {
     const char* name;
     int tokens, hidden, intermediate, experts, k;
+    int scale_shift = 0;  // added to every e8m0 scale: reaches the decoder's large-scale branch (> 128)
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
@@ -24,13 +26,32 @@ void PrintTo(const Case& c, std::ostream* os) {
 // Random MXFP4 weights [E, rows, cols/32, 16] + scales whose decoded RMS is about 1/sqrt(cols).
 struct Mxfp4Tensor {
     std::vector<uint8_t> blocks, scales;
-    Mxfp4Tensor(int experts, int rows, int cols, std::mt19937& rng) {
+    Mxfp4Tensor(int experts, int rows, int cols, std::mt19937& rng, int scale_shift) {
         blocks.resize(size_t(experts) * rows * cols / 2);
         scales.resize(size_t(experts) * rows * cols / 32);
         for (uint8_t& b : blocks) b = static_cast<uint8_t>(rng());
-        const int base =
-            127 + static_cast<int>(std::lround(std::log2(1.0 / (std::sqrt(double(cols)) * 2.926))));
+        const int base = 127 + scale_shift +
+                         static_cast<int>(std::lround(std::log2(1.0 / (std::sqrt(double(cols)) * 2.926))));
         for (uint8_t& s : scales) s = static_cast<uint8_t>(base - 1 + static_cast<int>(rng() % 3));
+    }
+};
+
+// The tensor on the device in the expert GEMMs' layout (cuda::mxfp4_repack, as DeviceWeights uploads it).
+struct RepackedMxfp4 {
+    cuda::DeviceBuffer<uint8_t> codes, scales;
+    RepackedMxfp4(const Mxfp4Tensor& t, int experts, int rows, int cols)
+        : codes(t.blocks.size()), scales(t.scales.size()) {
+        auto blocks = to_device(t.blocks);
+        auto raw_scales = to_device(t.scales);
+        cuda::mxfp4_repack({.blocks = blocks.get(),
+                            .scales = raw_scales.get(),
+                            .experts = experts,
+                            .rows = rows,
+                            .cols = cols,
+                            .packed_codes = codes.get(),
+                            .packed_scales = scales.get()},
+                           nullptr);
+        GPTOSS_CUDA_CHECK(cudaDeviceSynchronize());
     }
 };
 
@@ -48,7 +69,7 @@ TEST_P(CudaMoe, MatchesCpu) {
     const Case& c = GetParam();
     const int T = c.tokens, H = c.hidden, I = c.intermediate, E = c.experts, K = c.k, P = T * K;
     std::mt19937 rng(99 + T + H);
-    const Mxfp4Tensor gate_up(E, 2 * I, H, rng), down(E, H, I, rng);
+    const Mxfp4Tensor gate_up(E, 2 * I, H, rng, c.scale_shift), down(E, H, I, rng, c.scale_shift);
     const std::vector<uint16_t> gate_up_bias = to_bf16(random_normal(size_t(E) * 2 * I, 0.1f, 1));
     const std::vector<uint16_t> down_bias = to_bf16(random_normal(size_t(E) * H, 0.1f, 2));
     const std::vector<float> h = random_normal(size_t(T) * H, 1.0f, 3);
@@ -76,13 +97,10 @@ TEST_P(CudaMoe, MatchesCpu) {
     auto d_h = to_device(to_split_bf16(h));
     auto d_experts = to_device(experts);
     auto d_weights = to_device(weights);
-    auto d_gu_blocks = to_device(gate_up.blocks);
-    auto d_gu_scales = to_device(gate_up.scales);
+    const RepackedMxfp4 d_gu(gate_up, E, 2 * I, H), d_dn(down, E, H, I);
     auto d_gu_bias = to_device(from_bf16(gate_up_bias));
-    auto d_dn_blocks = to_device(down.blocks);
-    auto d_dn_scales = to_device(down.scales);
     auto d_dn_bias = to_device(from_bf16(down_bias));
-    const int tile_rows = cuda::moe_gemm_tile_rows(P, E);
+    const int tile_rows = cuda::moe_gemm_tile_rows(P, E, K);
     const int max_tiles = cuda::moe_max_tiles(P, E, tile_rows);
     cuda::DeviceBuffer<int32_t> offsets(E + 1), sorted(P), tile_expert(max_tiles), tile_row(max_tiles),
         num_tiles(1);
@@ -103,8 +121,9 @@ TEST_P(CudaMoe, MatchesCpu) {
                            .a = d_h.get(),
                            .a_lo_offset = int64_t(T) * H,
                            .top_k = K,
-                           .blocks = d_gu_blocks.get(),
-                           .scales = d_gu_scales.get(),
+                           .num_pairs = P,
+                           .blocks = d_gu.codes.get(),
+                           .scales = d_gu.scales.get(),
                            .bias = d_gu_bias.get(),
                            .in_features = H,
                            .out_features = 2 * I,
@@ -124,8 +143,8 @@ TEST_P(CudaMoe, MatchesCpu) {
     args.epilogue = cuda::MoeEpilogue::kDownWeighted;
     args.a = d_act.get();
     args.a_lo_offset = int64_t(P) * I;
-    args.blocks = d_dn_blocks.get();
-    args.scales = d_dn_scales.get();
+    args.blocks = d_dn.codes.get();
+    args.scales = d_dn.scales.get();
     args.bias = d_dn_bias.get();
     args.in_features = I;
     args.out_features = H;
@@ -153,17 +172,20 @@ TEST_P(CudaMoe, MatchesCpu) {
     std::printf("[ moe %s ] tile_rows %d rel_l2 %.3e\n", c.name, tile_rows, err);
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, CudaMoe,
-                         ::testing::Values(Case{"gptoss20b_decode1", 1, 2880, 2880, 32, 4},
-                                           Case{"gptoss20b_decode7", 7, 2880, 2880, 32, 4},
-                                           Case{"gptoss20b_batch64", 64, 2880, 2880, 32, 4},
-                                           Case{"gptoss20b_prefill300", 300, 2880, 2880, 32, 4},
-                                           Case{"tiny_16rows", 20, 256, 256, 8, 4},
-                                           Case{"tiny_64rows", 150, 256, 256, 8, 4},
-                                           Case{"toy", 70, 128, 256, 8, 4}),
-                         [](const ::testing::TestParamInfo<Case>& info) {
-                             return std::string(info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CudaMoe,
+    ::testing::Values(
+        Case{"gptoss20b_decode1", 1, 2880, 2880, 32, 4}, Case{"gptoss20b_decode2", 2, 2880, 2880, 32, 4},
+        Case{"gptoss20b_decode4", 4, 2880, 2880, 32, 4}, Case{"gptoss20b_decode7", 7, 2880, 2880, 32, 4},
+        Case{"gptoss20b_decode8", 8, 2880, 2880, 32, 4}, Case{"gptoss20b_batch16", 16, 2880, 2880, 32, 4},
+        Case{"tiny_decode3", 3, 256, 256, 8, 4}, Case{"toy_decode1", 1, 128, 256, 8, 4},
+        Case{"tiny_decode_large_scales", 2, 256, 256, 8, 4, 12},
+        Case{"tiny_prefill_large_scales", 40, 256, 256, 8, 4, 12},
+        Case{"tiny_decode_small_scales", 2, 256, 256, 8, 4, -90},
+        Case{"gptoss20b_batch64", 64, 2880, 2880, 32, 4},
+        Case{"gptoss20b_prefill300", 300, 2880, 2880, 32, 4}, Case{"tiny_16rows", 20, 256, 256, 8, 4},
+        Case{"tiny_64rows", 150, 256, 256, 8, 4}, Case{"toy", 70, 128, 256, 8, 4}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace gptoss::testing

@@ -1,4 +1,4 @@
-#include "engine/cpu/batch_validation.h"
+#include "engine/batch_validation.h"
 
 #include <algorithm>
 #include <stdexcept>
