@@ -379,6 +379,7 @@ private:
                      .out_lo = w.h.get() + static_cast<size_t>(T) * H},
                     stream_);
             linear(w.h.get(), lw.qkv_weight, lw.qkv_bias, T, H, qkv_width, w.qkv.get());
+            // RoPE on q and k, then k and v into this layer's pages (one launch).
             rope({.x = w.qkv.get(),
                   .row_stride = qkv_width,
                   .num_tokens = T,
@@ -386,18 +387,12 @@ private:
                   .head_dim = c.head_dim,
                   .positions = d.positions,
                   .inv_freq = inv_freq_.get(),
-                  .attention_scaling = attention_scaling_},
+                  .attention_scaling = attention_scaling_,
+                  .slot_mapping = sliding ? d.window_slots : d.full_slots,
+                  .num_kv_heads = c.num_key_value_heads,
+                  .k_cache = kv_->k(layer),
+                  .v_cache = kv_->v(layer)},
                  stream_);
-            kv_write({.k = w.qkv.get() + Q,
-                      .v = w.qkv.get() + Q + KV,
-                      .row_stride = qkv_width,
-                      .slot_mapping = sliding ? d.window_slots : d.full_slots,
-                      .num_tokens = T,
-                      .num_kv_heads = c.num_key_value_heads,
-                      .head_dim = c.head_dim,
-                      .k_cache = kv_->k(layer),
-                      .v_cache = kv_->v(layer)},
-                     stream_);
             const int splits = sliding ? shape.window_splits : shape.full_splits;
             attention({.q = w.qkv.get(),
                        .q_row_stride = qkv_width,

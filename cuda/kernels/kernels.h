@@ -105,6 +105,9 @@ void sum_split_halves(const SplitSumArgs& args, cudaStream_t stream);
 // float32, C = float(cos(angle)) * scaling, S = float(sin(angle)) * scaling with cos/sin in double (the CPU
 // rule of make_rope_table / apply_rope).
 // Rotates heads [0, num_heads) of each row; rows are row_stride floats apart (q and k sit side by side).
+// With slot_mapping set, the same launch then writes the row's K (the last num_kv_heads rotated heads) and
+// V (the num_kv_heads heads after them) to the KV cache (float32 -> bf16 at slot = block * BS + offset): one
+// launch, not two.
 struct RopeArgs {
     float* x = nullptr;  // [T, row_stride] float32; head h of token t at x + t * row_stride + h * D
     int row_stride = 0;
@@ -114,24 +117,12 @@ struct RopeArgs {
     const int32_t* positions = nullptr;  // [T]
     const float* inv_freq = nullptr;     // [D/2]
     float attention_scaling = 1.0f;
-};
-void rope(const RopeArgs& args, cudaStream_t stream);
-
-// ---- kv_write.cu --------------------------------------------------------------------------------------
-// Writes each token's K and V rows (float32 -> bf16) to slot = block * BS + offset of one layer's pool
-// storage; slots < 0 are skipped.
-struct KvWriteArgs {
-    const float* k = nullptr;  // [T, row_stride]: Hkv * D values at k + t * row_stride
-    const float* v = nullptr;  // [T, row_stride]
-    int row_stride = 0;
-    const int64_t* slot_mapping = nullptr;  // [T]
-    int num_tokens = 0;
+    const int64_t* slot_mapping = nullptr;  // [T] or null (no KV write); slots < 0 are skipped
     int num_kv_heads = 0;
-    int head_dim = 0;
     uint16_t* k_cache = nullptr;  // [NB, BS, Hkv, D] bf16
     uint16_t* v_cache = nullptr;  // [NB, BS, Hkv, D] bf16
 };
-void kv_write(const KvWriteArgs& args, cudaStream_t stream);
+void rope(const RopeArgs& args, cudaStream_t stream);
 
 // ---- attention.cu -------------------------------------------------------------------------------------
 // Paged causal attention with per-head sinks, GQA and an optional sliding window, for prefill chunks and

@@ -33,6 +33,19 @@ __global__ void rope_kernel(RopeArgs a) {
         x[i] = x0 * cos_s[i] - x1 * sin_s[i];
         x[i + half] = x1 * cos_s[i] + x0 * sin_s[i];
     }
+    if (!a.slot_mapping) return;
+    const int64_t slot = a.slot_mapping[t];
+    if (slot < 0) return;
+    __syncthreads();  // the rotated K of other threads of this block
+    const int width = a.num_kv_heads * a.head_dim;
+    const float* k = row + (a.num_heads - a.num_kv_heads) * a.head_dim;
+    const float* v = row + a.num_heads * a.head_dim;
+    uint32_t* k_dst = reinterpret_cast<uint32_t*>(a.k_cache + slot * width);
+    uint32_t* v_dst = reinterpret_cast<uint32_t*>(a.v_cache + slot * width);
+    for (int i = threadIdx.x; i < width / 2; i += blockDim.x) {
+        k_dst[i] = pack_bf16x2(k[2 * i], k[2 * i + 1]);
+        v_dst[i] = pack_bf16x2(v[2 * i], v[2 * i + 1]);
+    }
 }
 
 }  // namespace
