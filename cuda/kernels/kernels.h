@@ -226,9 +226,9 @@ void mxfp4_repack(const Mxfp4RepackArgs& args, cudaStream_t stream);
 // ---- moe_mxfp4_gemm.cu --------------------------------------------------------------------------------
 // Grouped GEMM over the expert tiles, weights read as repacked MXFP4 (mxfp4_repack above) and decoded in
 // registers (exact in bf16); activations as split bf16 pairs, so two tensor-core products per weight
-// fragment and float32 accumulation give float32-accurate results. Two kernels: with at most 8 tokens in the
-// step (decode) every active expert is one tile of <= 8 rows and the tokens sit on the MMA's N side (weights
-// streamed once at full width, 8 warps splitting K); otherwise 16- or 64-row tiles on the M side (prefill).
+// fragment and float32 accumulation give float32-accurate results. Two kernels: with at most 64 tokens in the
+// step (decode) tiles of <= 8 rows whose tokens sit on the MMA's N side (weights streamed at full width, 8
+// warps splitting K); otherwise 16- or 64-row tiles on the M side (prefill).
 //   kGateUpSwiglu: row i (sorted) computes g = W_gu[e] h[token(i)] + b_gu[e] (N = 2I rows, even = gate,
 //                  odd = up) and writes act[i, j] = swiglu(g[2j], g[2j+1]) (clamped gpt-oss SwiGLU, limit,
 //                  alpha 1.702) as a split pair (act_out, act_lo_out).
@@ -259,7 +259,7 @@ struct MoeGemmArgs {
     float* y_out = nullptr;                  // [P, N] float32 (kDownWeighted)
 };
 // Rows per tile the GEMM uses for a step with `num_pairs` = tokens * top_k pairs over `num_experts` experts:
-// 8 (the decode kernel) when the step has at most 8 tokens, else 16 or 64.
+// 8 (the decode kernel) when the step has at most 64 tokens, else 16 or 64.
 int moe_gemm_tile_rows(int num_pairs, int num_experts, int top_k);
 void moe_mxfp4_gemm(const MoeGemmArgs& args, cudaStream_t stream);
 

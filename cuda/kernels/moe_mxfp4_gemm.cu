@@ -2,10 +2,12 @@
 // are decoded to exact bf16 in registers; bf16 tensor cores do the math, two products per weight fragment
 // since the activations are split bf16 pairs (float32-accurate).
 //
-// Decode kernel (<= 8 tokens in the step): one block = one active expert x 32 weight rows (two 16-row tiles);
-// the expert's <= 8 rows are the N = 8 side of m16n8k16, the weights the M side, so every weight byte is read
-// once per step. The 8 warps split K; each issues all of its weight loads (16 bytes per lane per tile) before
-// any math, which keeps ~6 KB per warp in flight: the kernel is a pure weight stream.
+// Decode kernel (<= 64 tokens in the step): one block = one tile of <= 8 rows of an expert x 32 weight rows
+// (two 16-row tiles); the rows are the N = 8 side of m16n8k16, the weights the M side. With <= 8 tokens every
+// expert is one tile and every weight byte is read once per step; with more, an expert's tiles run side by
+// side and share its weights through L2. The 8 warps split K; each issues all of its weight loads (16 bytes
+// per lane per tile) before any math, which keeps ~6 KB per warp in flight: the kernel is a pure weight
+// stream.
 //
 // Tile kernel (prefill): one block = a tile of BM sorted (token, expert) rows of one expert x BN weight rows;
 // k walks the input features BK = 64 at a time, double-buffered: the next tile's global loads are in flight
@@ -260,7 +262,8 @@ constexpr int kDecodeWarps = 8;
 constexpr int kDecodeThreads = kDecodeWarps * 32;
 constexpr int kDecodeRowTiles = 2;      // 16-row tiles per block (all warps share them, each a slice of K)
 constexpr int kDecodeMaxKtPerWarp = 6;  // K <= 8 warps x 6 x 64 = 3072 (gpt-oss: 45 k tiles of 2880)
-constexpr int kDecodeMaxRows = 8;       // the MMA's N
+constexpr int kDecodeMaxRows = 8;       // the MMA's N: rows per tile
+constexpr int kDecodeMaxTokens = 64;    // steps up to this many tokens take the decode kernel
 
 // Shared memory: the activations of each warp's K slice as B fragments, [warp][kt][j][CAP][c] uint4 =
 // {b0 hi, b1 hi, b0 lo, b1 lo} of (token slot, k chunk j), then the per-warp partial sums for the reduction.
@@ -273,7 +276,7 @@ struct DecodeSmem {
 
 template <int CAP, MoeEpilogue EPI>
 __global__ void __launch_bounds__(kDecodeThreads) moe_mxfp4_decode_kernel(MoeGemmArgs a) {
-    const int slot = blockIdx.x;  // tile = active expert (tile_rows 8 >= its rows)
+    const int slot = blockIdx.x;  // tile of <= 8 rows of one expert
     if (slot >= *a.num_tiles) return;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     uint4* act_s = reinterpret_cast<uint4*>(smem_raw);
@@ -460,10 +463,10 @@ void launch_for_rows(const MoeGemmArgs& a, cudaStream_t stream) {
 }  // namespace
 
 int moe_gemm_tile_rows(int num_pairs, int num_experts, int top_k) {
-    // At most 8 tokens: each expert has at most 8 rows, the decode kernel's N. Few rows per expert: small
-    // tiles waste no weight traffic; many (prefill): large tiles reuse each decoded weight tile across 64
-    // rows.
-    if (num_pairs <= kDecodeMaxRows * top_k) return kDecodeMaxRows;
+    // Up to 64 tokens: the decode kernel, 8 rows per tile. An expert with more rows gets several tiles; they
+    // are adjacent in the grid (same blockIdx.y), so they run together and their repeated weight reads hit
+    // L2. Many rows per expert (prefill): large tiles reuse each decoded weight tile across 64 rows.
+    if (num_pairs <= kDecodeMaxTokens * top_k) return kDecodeMaxRows;
     return num_pairs >= 32 * num_experts ? 64 : 16;
 }
 

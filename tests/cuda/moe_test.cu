@@ -1,8 +1,8 @@
 // The MoE block on the GPU (moe_group -> MXFP4 gate_up GEMM + SwiGLU -> MXFP4 down GEMM x routing weight ->
 // combine) vs cpu::moe, on random MXFP4 experts of gpt-oss-20b size and of the fixtures' sizes, repacked as
-// DeviceWeights does. Covers the decode kernel (<= 8 tokens: 1, 2, 4 and 8 token slots) and both tile sizes
-// of the grouped GEMM (few rows per expert; many: prefill). Activations are split bf16
-// pairs, so the GPU matches the float32 reference to float32 accuracy.
+// DeviceWeights does. Covers the decode kernel (<= 64 tokens: 1, 2, 4 and 8 token slots, experts of several
+// 8-row tiles) and both tile sizes of the grouped GEMM (128 tokens: 16 rows; prefill: 64). Activations are
+// split bf16 pairs, so the GPU matches the float32 reference to float32 accuracy.
 #include <algorithm>
 #include <cmath>
 
