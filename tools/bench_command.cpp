@@ -299,8 +299,11 @@ void bench_engine(const ModelFlags& model_flags, const EngineConfig& engine_conf
 }  // namespace
 
 int bench_command(const Args& args) {
+    if (!args.empty() && args[0] == "serve") return bench_serve_command({args.begin() + 1, args.end()});
     if (args.empty() || args[0] != "engine")
-        throw CliError("usage: gptoss bench engine --model DIR [flags] (gptoss bench engine --help)");
+        throw CliError(
+            "usage: gptoss bench engine|serve [flags] (gptoss bench engine --help, gptoss bench serve "
+            "--help)");
     ModelFlags model_flags;
     EngineConfig engine_config;
     Options o;
