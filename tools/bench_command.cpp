@@ -310,7 +310,7 @@ int bench_command(const Args& args) {
     std::string batches = "1,8,64,256", prefill = "1024,8192";
     FlagSet flags(
         "bench engine",
-        "gptoss bench engine --model DIR [--backend cuda] [--batch-sizes 1,8,64,256] "
+        "--model DIR [--backend cuda] [--batch-sizes 1,8,64,256] "
         "[--prefill-lengths 1024,8192] [--long-context 32768]",
         "Measure decode tokens/s, prefill time and long-context memory through the real engine, each "
         "beside its physical bound.");

@@ -267,7 +267,7 @@ int bench_serve_command(const Args& all_args) {
     std::string log_level = "info";
     FlagSet flags(
         "bench serve",
-        "gptoss bench serve (--base-url http://HOST:PORT | --model DIR [--backend B] [-- SERVE FLAGS]) "
+        "(--base-url http://HOST:PORT | --model DIR [--backend B] [-- SERVE FLAGS]) "
         "[--dataset random|sharegpt] [--max-concurrency 1,16,64] [--request-rate inf] [--result-json F]",
         "Measure a server's serving throughput and latency (TTFT, TPOT, ITL, E2E) with streamed requests, "
         "as vLLM's bench serve does. With --model it starts `gptoss serve` itself (flags after -- go to "
