@@ -88,18 +88,24 @@ PrefixWalk walk_prefix(std::span<const float> prob, std::span<const int32_t> ids
     double reached = bucket_mass[lowest];
     while (lowest > min_bucket && !(reached > need)) reached += bucket_mass[--lowest];
 
-    std::vector<int32_t> prefix;
+    // The prefix in sorted order, sorted as packed keys (~bits(p) << 32 | id ascending: p descending, lower
+    // id first, the same order as ByProbThenId for p >= 0) because integers sort several times faster than an
+    // indirect comparison.
+    std::vector<uint64_t> keys;
     double rest_mass = 0.0;  // kept tokens below the prefix, summed in id order
     size_t rest_count = 0;
     for (int32_t t : ids) {
         if (bucket_of(prob[t]) >= lowest) {
-            prefix.push_back(t);
+            keys.push_back(static_cast<uint64_t>(~std::bit_cast<uint32_t>(prob[t])) << 32 |
+                           static_cast<uint32_t>(t));
         } else if (prob[t] >= min_prob) {
             rest_mass += prob[t];
             ++rest_count;
         }
     }
-    std::sort(prefix.begin(), prefix.end(), ByProbThenId{prob});
+    std::sort(keys.begin(), keys.end());
+    std::vector<int32_t> prefix(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) prefix[i] = static_cast<int32_t>(keys[i] & 0xFFFFFFFFu);
     if (rest_count == 0) return {pick_in_sorted(prob, prefix, params), prefix.size()};  // all kept tokens
 
     // Tokens beyond the prefix are kept, so the nucleus did not end inside it.
