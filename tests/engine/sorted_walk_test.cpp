@@ -31,9 +31,9 @@ std::vector<float> softmax(const std::vector<float>& z) {
 
 // Logits of one shape: `scale` sets how peaked (large: a few tokens hold the mass), `levels` > 0 quantizes
 // them so that many tokens tie.
-std::vector<float> logits(std::mt19937& rng, float scale, int levels) {
+std::vector<float> logits(std::mt19937& rng, float scale, int levels, int vocab = kVocab) {
     std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<float> z(kVocab);
+    std::vector<float> z(vocab);
     for (float& v : z) {
         v = scale * normal(rng);
         if (levels > 0) v = std::round(v * levels / scale) * scale / levels;
@@ -41,8 +41,8 @@ std::vector<float> logits(std::mt19937& rng, float scale, int levels) {
     return z;
 }
 
-std::vector<int32_t> all_ids() {
-    std::vector<int32_t> ids(kVocab);
+std::vector<int32_t> all_ids(int vocab = kVocab) {
+    std::vector<int32_t> ids(vocab);
     std::iota(ids.begin(), ids.end(), 0);
     return ids;
 }
@@ -53,14 +53,16 @@ struct Shape {
 };
 
 TEST(SortedWalk, PrefixDrawsTheSortedWalksTokenOnEveryShape) {
+    constexpr int kSmallVocab =
+        1 << 15;  // above walk_prefix's full-sort size, small enough to sort 200 times
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-    const std::vector<int32_t> ids = all_ids();
+    const std::vector<int32_t> ids = all_ids(kSmallVocab);
     const Shape shapes[] = {{0.5f, 0}, {2.0f, 0}, {4.0f, 0}, {8.0f, 0}, {3.0f, 4}, {0.0f, 0}};
     const WalkParams settings[] = {{1.0f, 0.0f}, {0.9f, 0.0f}, {0.5f, 0.0f}, {1.0f, 0.05f}, {0.95f, 0.01f}};
     int draws = 0;
     for (const Shape& shape : shapes) {
-        const std::vector<float> prob = softmax(logits(rng, shape.scale, shape.levels));
+        const std::vector<float> prob = softmax(logits(rng, shape.scale, shape.levels, kSmallVocab));
         for (WalkParams params : settings) {
             for (float u : {0.0f, 0.5f, 0.999f, 1.0f - 0x1p-24f, uniform(rng), uniform(rng), uniform(rng)}) {
                 params.u = u;
