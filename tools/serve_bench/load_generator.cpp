@@ -18,6 +18,8 @@ namespace gptoss::serve_bench {
 
 namespace {
 
+constexpr size_t kMaxWorkers = 4096;  // threads; far above any server's running batch
+
 double process_cpu_seconds() {
     timespec ts{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -103,6 +105,12 @@ LoadResult run_load(const std::vector<BenchRequest>& requests, const LoadOptions
     size_t num_workers = requests.size();
     if (options.max_concurrency > 0)
         num_workers = std::min(num_workers, static_cast<size_t>(options.max_concurrency));
+    if (num_workers > kMaxWorkers) {
+        spdlog::warn(
+            "bench serve: at most {} requests in flight (one thread each); the rest wait in the client",
+            kMaxWorkers);
+        num_workers = kMaxWorkers;
+    }
     std::atomic<size_t> next{0};
     const double cpu_start = process_cpu_seconds();
     const Clock::time_point start = Clock::now();

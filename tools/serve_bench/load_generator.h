@@ -1,7 +1,7 @@
 // Runs a list of requests against a server as `vllm bench serve` does: arrivals at `request_rate` (Poisson
 // gaps; infinity sends them all at once), at most `max_concurrency` in flight (0: no limit). One worker
-// thread per in-flight slot, each with its own kept-alive connection; a request starts at max(its arrival, a
-// free slot). Progress goes to a bar on a terminal, else to an info log line every 10 s.
+// thread per in-flight slot (at most 4096), each with its own kept-alive connection; a request starts at
+// max(its arrival, a free slot). Progress goes to a bar on a terminal, else to an info log line every 10 s.
 #pragma once
 
 #include <string>
