@@ -1,5 +1,7 @@
 #include "engine/sampler.h"
 
+#include "engine/sorted_walk.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -109,35 +111,8 @@ int32_t sample_from(std::span<float> z, const SequenceSampling& s) {
     }
     if (!(sum > 0.0)) return argmax_lowest_id(z);
     for (int32_t t : ids) prob[t] = static_cast<float>(prob[t] / sum);
-    std::sort(ids.begin(), ids.end(), ByValueThenId{prob});
-
-    // Nucleus: the shortest prefix whose mass reaches top_p.
-    size_t keep = ids.size();
-    if (p.top_p < 1.0f) {
-        double mass = 0.0;
-        for (size_t i = 0; i < ids.size(); ++i) {
-            mass += prob[ids[i]];
-            if (mass >= p.top_p) {
-                keep = i + 1;
-                break;
-            }
-        }
-    }
-    ids.resize(keep);
-    if (p.min_p > 0.0f) {
-        const float threshold = p.min_p * prob[ids.front()];
-        ids.erase(std::remove_if(ids.begin(), ids.end(), [&](int32_t t) { return prob[t] < threshold; }),
-                  ids.end());
-    }
-    double total = 0.0;
-    for (int32_t t : ids) total += prob[t];
-    const double target = static_cast<double>(sampling_uniform(p.seed, s.output_index)) * total;
-    double cumulative = 0.0;
-    for (int32_t t : ids) {
-        cumulative += prob[t];
-        if (cumulative > target) return t;
-    }
-    return ids.back();  // rounding left the target at the very end
+    const WalkParams walk{.top_p = p.top_p, .min_p = p.min_p, .u = sampling_uniform(p.seed, s.output_index)};
+    return walk_prefix(prob, ids, walk).token;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 //     sort by p descending (ties: lower id first); keep the shortest prefix whose mass reaches top_p;
 //     drop tokens with p < min_p * p_max; renormalise; pick the first token whose cumulative mass
 //     exceeds u * total, with u = sampling_uniform(seed, output_index).
+//     (engine/sorted_walk.h draws that token while sorting only the prefix of the order the draw reaches.)
 #pragma once
 
 #include <cstdint>

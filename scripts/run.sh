@@ -5,10 +5,13 @@
 #   scripts/run.sh --model /models/gpt-oss-20b --backend cuda
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh build
 preset=cpu
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then preset=cuda; fi
 fi
-scripts/build.sh "$preset"
+# Only the gptoss executable: serving needs no test or benchmark target (scripts/test.sh builds those; the
+# presets turn them back on for every other configure of this build folder).
+cmake --preset "$preset" -DGPTOSS_TESTS=OFF -DGPTOSS_BENCH=OFF >/dev/null
+cmake --build --preset "$preset" --target gptoss
 exec "build/$preset/tools/gptoss" serve "$@"

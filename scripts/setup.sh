@@ -14,7 +14,7 @@ build_packages=(
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   clang libclang-rt-dev libomp-dev clang-format
-  prometheus
+  prometheus gnuplot-nox
 )
 case "$profile" in
   build) packages=("${build_packages[@]}") ;;

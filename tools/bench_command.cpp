@@ -312,15 +312,18 @@ void bench_engine(const ModelFlags& model_flags, const EngineConfig& engine_conf
 }  // namespace
 
 int bench_command(const Args& args) {
+    if (!args.empty() && args[0] == "serve") return bench_serve_command({args.begin() + 1, args.end()});
     if (args.empty() || args[0] != "engine")
-        throw CliError("usage: gptoss bench engine --model DIR [flags] (gptoss bench engine --help)");
+        throw CliError(
+            "usage: gptoss bench engine|serve [flags] (gptoss bench engine --help, gptoss bench serve "
+            "--help)");
     ModelFlags model_flags;
     EngineConfig engine_config;
     Options o;
     std::string batches = "1,8,64,256", prefill = "1024,8192";
     FlagSet flags(
         "bench engine",
-        "gptoss bench engine --model DIR [--backend cuda] [--batch-sizes 1,8,64,256] "
+        "--model DIR [--backend cuda] [--batch-sizes 1,8,64,256] "
         "[--prefill-lengths 1024,8192] [--long-context 32768]",
         "Measure decode tokens/s, prefill time and long-context memory through the real engine, each "
         "beside its physical bound.");

@@ -18,5 +18,6 @@ int score_command(const Args& args);            // tools/score_command.cpp
 int generate_command(const Args& args);         // tools/generate_command.cpp
 int make_checkpoint_command(const Args& args);  // tools/make_checkpoint_command.cpp
 int bench_command(const Args& args);            // tools/bench_command.cpp
+int bench_serve_command(const Args& args);      // tools/bench_serve_command.cpp (`gptoss bench serve`)
 
 }  // namespace gptoss::cli

@@ -29,7 +29,7 @@ constexpr Command kCommands[] = {
     {"render", gptoss::cli::render_command, "render a harmony conversation (JSON on stdin) to token ids"},
     {"parse", gptoss::cli::parse_command, "parse harmony token ids (JSON on stdin) into messages"},
     {"make-checkpoint", gptoss::cli::make_checkpoint_command, "write a synthetic gpt-oss checkpoint"},
-    {"bench", gptoss::cli::bench_command, "measure engine throughput and latency"},
+    {"bench", gptoss::cli::bench_command, "measure engine or serving (bench serve) throughput"},
 };
 
 #ifdef GPTOSS_HAVE_CUDA
