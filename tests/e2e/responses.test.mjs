@@ -218,3 +218,57 @@ describe('responses', () => {
     assert.equal(ok.status, 'incomplete');
   });
 });
+
+// Scripted model output (tests/e2e/scripts.json) through the real engine and the Responses route: preambles
+// as their own messages, and cancelling a stream while it generates.
+describe('responses, scripted output', () => {
+  let scripted;
+  let scriptedClient;
+  before(async () => {
+    scripted = await startServer({ scripted: true });
+    scriptedClient = new OpenAI({ baseURL: scripted.baseURL, apiKey: scripted.apiKey, maxRetries: 0 });
+  });
+  after(async () => {
+    const { code } = await scripted.stop();
+    assert.equal(code, 0, scripted.output());
+  });
+  const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object' } }];
+
+  test('each commentary preamble is its own message item before the call', async () => {
+    const r = await scriptedClient.responses.create({ model: 'toy-harmony', input: '[[script:preamble_then_call]]', tools });
+    assert.deepEqual(r.output.map((i) => [i.type, i.phase]),
+      [['reasoning', undefined], ['message', 'commentary'], ['message', 'commentary'], ['function_call', undefined]]);
+    assert.deepEqual(r.output.slice(1, 3).map((i) => i.content[0].text), ['Let me check.', 'One moment.']);
+    assert.equal(r.output[3].arguments, '{"location": "Paris"}');
+  });
+
+  test('a call cut off by max_output_tokens is an incomplete item', async () => {
+    const r = await scriptedClient.responses.create({
+      model: 'toy-harmony', input: '[[script:unterminated_call]]', tools, max_output_tokens: 64,
+    });
+    assert.equal(r.status, 'incomplete');
+    assert.equal(r.output.at(-1).type, 'function_call');
+    assert.equal(r.output.at(-1).status, 'incomplete');
+  });
+
+  test('cancel aborts a stream that is still generating', async () => {
+    const stream = scriptedClient.responses.stream({
+      model: 'toy-harmony', input: '[[script:endless]] [[delay_ms:40]]', max_output_tokens: 2000,
+    });
+    let id;
+    let cancelled;
+    const types = [];
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'response.created') id = event.response.id;
+      if (event.type === 'response.output_text.delta' && !cancelled) cancelled = await scriptedClient.responses.cancel(id);
+    }
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(types.at(-1), 'response.incomplete');
+    const final = await stream.finalResponse();
+    assert.equal(final.status, 'cancelled');
+    assert.ok(final.usage.output_tokens < 2000);
+    assert.equal((await scriptedClient.responses.retrieve(id)).status, 'cancelled');
+    await assert.rejects(scriptedClient.responses.cancel(id), (e) => e.status === 400);
+  });
+});
