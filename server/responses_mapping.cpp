@@ -368,7 +368,9 @@ Json chat_body_for_responses(const ResponsesRequest& request, const std::vector<
         return pending;
     };
     std::set<std::string> call_ids;
-    const size_t num_history = conversation.size() - request.input.size();
+    // Items before this index came from the stored response (truncation may have dropped some of either).
+    const size_t num_history =
+        conversation.size() > request.input.size() ? conversation.size() - request.input.size() : 0;
     for (size_t i = 0; i < conversation.size(); ++i) {
         const Json& item = conversation[i];
         const std::string type = item["type"].get<std::string>();
