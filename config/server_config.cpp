@@ -30,7 +30,7 @@ std::optional<ServerConfig> ServerConfig::from_args(const std::vector<std::strin
     ServerConfig c;
     FlagSet flags("serve", "[flags]",
                   "Serve a gpt-oss checkpoint over an OpenAI-compatible HTTP API (/v1/chat/completions, "
-                  "/v1/completions, /v1/models, /health, /metrics).",
+                  "/v1/completions, /v1/responses, /v1/models, /health, /metrics).",
                   /*use_env=*/true);
     flags.add_string("model", &c.model,
                      "checkpoint folder, or a Hugging Face id found in the local HF cache (never downloads); "
@@ -53,6 +53,9 @@ std::optional<ServerConfig> ServerConfig::from_args(const std::vector<std::strin
     flags.add_optional_bytes("max-request-bytes", &c.max_request_bytes,
                              "largest request body accepted (HTTP 413 above)");
     flags.add_int("http-threads", &c.http_threads, "HTTP worker threads (0 = sized from --max-num-seqs)");
+    flags.add_int("responses-store-size", &c.responses_store_size,
+                  "responses kept in memory for GET /v1/responses/{id} and previous_response_id, least "
+                  "recently used evicted first (0 = keep none)");
     flags.add_choice("log-level", &c.log_level, {"trace", "debug", "info", "warn", "error", "off"},
                      "log verbosity");
     c.engine.register_flags(flags);
@@ -91,6 +94,7 @@ void ServerConfig::validate() const {
     if (max_request_bytes && *max_request_bytes <= 0)
         throw ConfigError("--max-request-bytes must be positive");
     if (http_threads < 0) throw ConfigError("--http-threads must not be negative");
+    if (responses_store_size < 0) throw ConfigError("--responses-store-size must not be negative");
     engine.validate();
 }
 

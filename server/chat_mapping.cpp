@@ -78,14 +78,6 @@ std::string content_text(const Json& message, const std::string& where) {
     return text;
 }
 
-// A tool name becomes part of a harmony header ("to=functions.NAME"), so it must be one word.
-bool valid_tool_name(const std::string& name) {
-    if (name.empty() || name.size() > 64) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':';
-    });
-}
-
 struct ToolChoice {
     enum class Kind { kAuto, kNone, kRequired, kNamed } kind = Kind::kAuto;
     std::string name;  // kNamed
@@ -332,6 +324,13 @@ RenderedPieces forced_header(const ToolChoice& choice, const std::vector<ToolDes
 }
 
 }  // namespace
+
+bool valid_tool_name(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':';
+    });
+}
 
 ChatPrompt build_chat_prompt(const nlohmann::json& request, const Tokenizer& tokenizer,
                              const ChatMappingOptions& options) {

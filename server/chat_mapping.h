@@ -52,6 +52,10 @@ struct ChatPrompt {
     bool tool_calls_allowed = true;
 };
 
+// A function name gpt-oss can address: it becomes part of a harmony header ("to=functions.NAME"), so it is
+// 1-64 letters, digits, '_', '-', '.' or ':'.
+bool valid_tool_name(const std::string& name);
+
 // Renders a validated chat-completions request body (messages, tools, tool_choice, reasoning_effort,
 // response_format, parallel_tool_calls) into harmony tokens. Throws ChatRequestError.
 // Tool schemas render their properties in the order of the JSON object: pass the body parsed as

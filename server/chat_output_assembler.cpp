@@ -1,18 +1,13 @@
 // Generated harmony tokens -> OpenAI reasoning / content / tool_calls (harmony.md 12.2), streaming.
 //
-// Routing of each parsed message (by its header):
-//   analysis                       -> reasoning (reasoning_content and reasoning)
-//   final, commentary without a recipient (a preamble), no channel, unknown channel -> content
-//   recipient functions.NAME, or a bare NAME of a rendered tool -> tool_calls
-//   any other recipient (browser.*, python: built-ins chat completions cannot run) -> reasoning
-//   a recipient starting with "<|" ("<|constrain|>json" from a final header) is a content type, not a call
-//   messages not authored by the assistant -> dropped
-// Several messages on one route are joined with "\n". The parser runs in tolerant mode, so malformed output
-// becomes content plus a warning; nothing here throws on model output.
+// Each parsed message is routed by route_output_message (output_routing.h): reasoning, content or a tool
+// call. Several messages on one route are joined with "\n". The parser runs in tolerant mode, so malformed
+// output becomes content plus a warning; nothing here throws on model output.
 #include <algorithm>
 #include <random>
 
 #include "server/chat_mapping.h"
+#include "server/output_routing.h"
 #include "tokenizer/harmony/parser.h"
 #include "tokenizer/tokenizer.h"
 
@@ -23,7 +18,7 @@ namespace {
 using harmony::MessageHeader;
 using harmony::ParserEvent;
 
-enum class Route { kNone, kContent, kReasoning, kToolCall };
+using Route = OutputRoute;
 
 struct ToolCall {
     std::string id;
@@ -37,14 +32,6 @@ struct Emitted {
     size_t reasoning = 0;
     std::vector<size_t> arguments;  // per tool call
 };
-
-std::string random_call_id(std::mt19937_64& rng) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
-    std::string id = "call_";
-    for (int i = 0; i < 24; ++i) id += kAlphabet[pick(rng)];
-    return id;
-}
 
 // Start of the last complete UTF-8 character boundary at or before `size` in `text`.
 size_t utf8_boundary(const std::string& text, size_t size) {
@@ -155,41 +142,9 @@ private:
 
     // Where a message's text goes; for a tool call also the function name.
     Route classify(const MessageHeader& header, std::string& call_name) {
-        if (header.author.role != harmony::Role::kAssistant) {
-            warnings_.push_back("a message from " + std::string(harmony::role_name(header.author.role)) +
-                                " in the output was ignored");
-            return Route::kNone;
-        }
-        // "<|constrain|>json" lands in the recipient when a final header has no "to=": a content type.
-        const std::string recipient = header.recipient.value_or("");
-        const bool has_recipient = !recipient.empty() && !recipient.starts_with("<|") &&
-                                   recipient != "assistant" && recipient != "all";
-        if (has_recipient && !tool_calls_allowed_) {
-            warnings_.push_back(
-                "a call to \"" + recipient +
-                "\" although the request offers no tools (or tool_choice none) went to reasoning");
-            return Route::kReasoning;
-        }
-        if (has_recipient) {
-            if (recipient.starts_with("functions.") && recipient.size() > 10) {
-                call_name = recipient.substr(10);
-                return Route::kToolCall;
-            }
-            if (std::find(tool_names_.begin(), tool_names_.end(), recipient) != tool_names_.end()) {
-                warnings_.push_back("a call to \"" + recipient + "\" lacked the functions. namespace");
-                call_name = recipient;
-                return Route::kToolCall;
-            }
-            warnings_.push_back("a call to \"" + recipient +
-                                "\", which chat completions cannot run, went to reasoning");
-            return Route::kReasoning;
-        }
-        const std::string channel = header.channel.value_or("");
-        if (channel == "analysis") return Route::kReasoning;
-        if (!channel.empty() && channel != "final" && channel != "commentary") {
-            warnings_.push_back("a message on the unknown channel \"" + channel + "\" went to content");
-        }
-        return Route::kContent;
+        RoutedMessage routed = route_output_message(header, tool_names_, tool_calls_allowed_, warnings_);
+        call_name = std::move(routed.call_name);
+        return routed.route;
     }
 
     void append(const std::string& text) {

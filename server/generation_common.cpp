@@ -85,8 +85,13 @@ nlohmann::ordered_json ordered_body(const RequestContext& context) {
 }
 
 ChatPrompt render_chat_prompt(ServerState& state, const RequestContext& context, const Tokenizer& tokenizer) {
+    return render_chat_body(state, context, ordered_body(context), tokenizer);
+}
+
+ChatPrompt render_chat_body(ServerState& state, const RequestContext& context,
+                            const nlohmann::ordered_json& body, const Tokenizer& tokenizer) {
     try {
-        return build_chat_prompt(ordered_body(context), tokenizer, state.chat_mapping_options());
+        return build_chat_prompt(body, tokenizer, state.chat_mapping_options());
     } catch (const ChatRequestError& e) {
         throw api_errors::invalid_request(e.what(),
                                           e.param().empty() ? std::nullopt : std::optional(e.param()));

@@ -83,6 +83,12 @@ void GenerationPump::submit(std::vector<Request> requests) {
     }
 }
 
+std::vector<RequestId> GenerationPump::request_ids() const {
+    std::vector<RequestId> ids;
+    for (const auto& c : choices_) ids.push_back(c.id);
+    return ids;
+}
+
 void GenerationPump::observe(Choice& choice, const TokenEvent& event) {
     auto now = Clock::now();
     if (!event.token_ids.empty()) {

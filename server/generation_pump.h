@@ -49,6 +49,8 @@ public:
     void set_user(std::string user) { user_ = std::move(user); }
 
     const RequestContext& context() const { return context_; }
+    // The engine ids of the submitted choices (Engine::abort takes them from another thread).
+    std::vector<RequestId> request_ids() const;
 
 private:
     struct Choice {

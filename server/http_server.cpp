@@ -112,12 +112,27 @@ public:
         });
     }
 
+    // A route without a JSON body: GET, DELETE, or a POST action (cancel).
+    void bodyless(const std::string& method, const std::string& pattern,
+                  std::function<void(const httplib::Request&, httplib::Response&)> handler) {
+        auto wrapped = [this, handler](const httplib::Request& req, httplib::Response& res) {
+            guarded(req, res, [&] {
+                authorize(req);
+                handler(req, res);
+            });
+        };
+        if (method == "DELETE") server.Delete(pattern, wrapped);
+        if (method == "POST") server.Post(pattern, wrapped);
+    }
+
     // Every method but `allowed` answers 405 on `pattern`.
     void other_methods_not_allowed(const std::string& pattern, const std::string& allowed) {
         auto refuse = [this, allowed](const httplib::Request& req, httplib::Response& res) {
             res.set_header("Allow", allowed);
             write_error(res, api_errors::method_not_allowed(req.method, req.path));
         };
+        // A method in `allowed` registered before this call keeps its handler (httplib takes the first
+        // match).
         if (allowed != "GET") server.Get(pattern, refuse);
         if (allowed != "POST") server.Post(pattern, refuse);
         server.Put(pattern, refuse);
@@ -143,6 +158,21 @@ public:
                   [this](const RequestContext&, const nlohmann::json& body, httplib::Response& res) {
                       handle_detokenize(state, body, res);
                   });
+        post_json("/v1/responses", true,
+                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
+                      handle_responses(state, ctx, body, res);
+                  });
+        const std::string response_path = R"(/v1/responses/([^/]+))";
+        get(response_path, true, [this](const httplib::Request& req, httplib::Response& res) {
+            handle_get_response(state, req.matches[1], res);
+        });
+        bodyless("DELETE", response_path, [this](const httplib::Request& req, httplib::Response& res) {
+            handle_delete_response(state, req.matches[1], res);
+        });
+        bodyless("POST", response_path + "/cancel",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                     handle_cancel_response(state, req.matches[1], res);
+                 });
         get("/v1/models", true,
             [this](const httplib::Request&, httplib::Response& res) { handle_models(state, res); });
         get(R"(/v1/models/(.+))", true, [this](const httplib::Request& req, httplib::Response& res) {
@@ -152,9 +182,12 @@ public:
             [this](const httplib::Request&, httplib::Response& res) { handle_health(state, res); });
         get("/metrics", false,
             [this](const httplib::Request&, httplib::Response& res) { handle_metrics(state, res); });
-        for (const char* path : {"/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize"}) {
+        for (const char* path :
+             {"/v1/chat/completions", "/v1/completions", "/v1/responses", "/tokenize", "/detokenize"}) {
             other_methods_not_allowed(path, "POST");
         }
+        other_methods_not_allowed(response_path, "GET, DELETE");
+        other_methods_not_allowed(response_path + "/cancel", "POST");
         for (const char* path : {"/v1/models", R"(/v1/models/(.+))", "/health", "/metrics"}) {
             other_methods_not_allowed(path, "GET");
         }

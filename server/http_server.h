@@ -9,8 +9,9 @@
 //   server.wait_idle(drain_timeout) || server.abort_all();
 //   server.stop();                                 // closes the listener and joins the worker threads
 //
-// Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models[/{id}], GET /health,
-// GET /metrics, POST /tokenize, POST /detokenize. See docs/API.md.
+// Routes: POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET and DELETE
+// /v1/responses/{id}, POST /v1/responses/{id}/cancel, GET /v1/models[/{id}], GET /health, GET /metrics,
+// POST /tokenize, POST /detokenize. See docs/API.md.
 #pragma once
 
 #include <chrono>
@@ -38,6 +39,7 @@ struct HttpServerOptions {
     std::string default_reasoning_effort = "medium";
     std::string harmony_current_date;  // "YYYY-MM-DD", "none" (no date line) or "" (today, UTC)
     std::chrono::milliseconds keep_alive_interval{1000};  // SSE comment while a stream has nothing to send
+    size_t responses_store_size = 1024;  // /v1/responses kept for previous_response_id (LRU); 0 = none
 };
 
 // What the generation routes need once the model is loaded.

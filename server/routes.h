@@ -26,6 +26,12 @@ void handle_chat_completions(ServerState& state, const RequestContext& context, 
                              httplib::Response& res);
 void handle_completions(ServerState& state, const RequestContext& context, const nlohmann::json& body,
                         httplib::Response& res);
+// /v1/responses (responses.cpp)
+void handle_responses(ServerState& state, const RequestContext& context, const nlohmann::json& body,
+                      httplib::Response& res);
+void handle_get_response(ServerState& state, const std::string& id, httplib::Response& res);
+void handle_delete_response(ServerState& state, const std::string& id, httplib::Response& res);
+void handle_cancel_response(ServerState& state, const std::string& id, httplib::Response& res);
 void handle_models(ServerState& state, httplib::Response& res);
 void handle_model(ServerState& state, const std::string& id, httplib::Response& res);
 void handle_health(ServerState& state, httplib::Response& res);
@@ -52,6 +58,9 @@ void check_vocabulary_ids(const GenerationParams& params, const Tokenizer& token
 nlohmann::ordered_json ordered_body(const RequestContext& context);
 // build_chat_prompt with its ChatRequestError turned into ApiError 400.
 ChatPrompt render_chat_prompt(ServerState& state, const RequestContext& context, const Tokenizer& tokenizer);
+// The same for a chat body built by another route (the Responses route's translation).
+ChatPrompt render_chat_body(ServerState& state, const RequestContext& context,
+                            const nlohmann::ordered_json& body, const Tokenizer& tokenizer);
 // One token's OpenAI logprob object: {"token", "logprob", "bytes", "top_logprobs": [...]}.
 nlohmann::json token_logprob_json(const Tokenizer& tokenizer, const TokenLogprob& logprob);
 // The bytes of a token as a JSON string (invalid UTF-8 is replaced when serialized).

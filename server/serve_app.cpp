@@ -84,6 +84,7 @@ int run_server(const ServerConfig& config, const std::filesystem::path& demo_mod
         config.http_threads > 0 ? config.http_threads : std::max(config.engine.max_num_seqs, 64) + 16;
     options.default_reasoning_effort = config.default_reasoning_effort;
     options.harmony_current_date = config.harmony_current_date;
+    options.responses_store_size = static_cast<size_t>(config.responses_store_size);
 
     HttpServer server(options);
     int port = server.start();

@@ -10,7 +10,9 @@
 namespace gptoss {
 
 ServerState::ServerState(HttpServerOptions options)
-    : options_(std::move(options)), start_time_(static_cast<int64_t>(std::time(nullptr))) {
+    : options_(std::move(options)),
+      responses_(options_.responses_store_size),
+      start_time_(static_cast<int64_t>(std::time(nullptr))) {
     if (options_.model_names.empty()) options_.model_names.push_back("gpt-oss");
 }
 

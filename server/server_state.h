@@ -15,6 +15,7 @@
 #include "server/chat_mapping.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/response_store.h"
 
 namespace gptoss {
 
@@ -31,6 +32,7 @@ public:
 
     const HttpServerOptions& options() const { return options_; }
     ServerMetrics& metrics() { return metrics_; }
+    ResponseStore& responses() { return responses_; }
     int64_t start_time() const { return start_time_; }  // unix seconds; "created" of /v1/models
 
     void set_model(ServingModel model);
@@ -70,6 +72,7 @@ public:
 private:
     HttpServerOptions options_;
     ServerMetrics metrics_;
+    ResponseStore responses_;
     int64_t start_time_;
     std::atomic<bool> draining_{false};
     std::atomic<RequestId> next_request_id_{1};

@@ -9,6 +9,14 @@ std::string format_sse_data(const nlohmann::json& payload) {
     return out;
 }
 
+std::string format_sse_event(std::string_view name, const nlohmann::json& payload) {
+    std::string out = "event: ";
+    out += name;
+    out += '\n';
+    out += format_sse_data(payload);
+    return out;
+}
+
 bool SseWriter::emit(std::string_view bytes) {
     if (!ok_) return false;
     ok_ = write_(bytes);

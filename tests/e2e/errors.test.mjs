@@ -134,7 +134,7 @@ describe('errors', () => {
   });
 
   test('unknown route 404, wrong method 405', async () => {
-    await expectStatus(post(server, '/v1/responses', {}), 404, { code: 'unknown_url' });
+    await expectStatus(post(server, '/v1/embeddings', {}), 404, { code: 'unknown_url' });
     await expectStatus(fetch(`${server.baseURL}/chat/completions`, { headers: { Authorization: `Bearer ${server.apiKey}` } }), 405, { code: 'method_not_allowed' });
     await expectStatus(fetch(`${server.url}/health`, { method: 'DELETE' }), 405, { code: 'method_not_allowed' });
   });
@@ -160,6 +160,13 @@ describe('errors', () => {
         messages: ['x', [], [1], [{ role: 5 }], [{ content: 'x' }], [{ role: 'wizard', content: 'x' }]] } },
       { path: '/v1/completions', valid: { model: 'toy-harmony', prompt: 'hi', max_tokens: 2 }, bad: { ...generic,
         prompt: [5, [], [-1], ['a', 5], [[]], {}, ''], logprobs: [true, 99, 'x'], echo: ['x'], suffix: ['x'] } },
+      { path: '/v1/responses', valid: { model: 'toy-harmony', input: 'hi', max_output_tokens: 2 }, bad: {
+        temperature: generic.temperature, top_p: generic.top_p, stream: generic.stream, model: generic.model,
+        input: [5, [], [1], {}, [{ type: 'bogus' }], [{ role: 5 }], [{ type: 'function_call_output', call_id: 'x', output: 'y' }]],
+        tools: ['x', [{}], [{ type: 'web_search' }], [{ type: 'function', name: 'a b' }]],
+        tool_choice: ['sometimes', 5, { type: 'function', name: 'nope' }], reasoning: ['x', { effort: 'max' }],
+        text: ['x', { format: { type: 'bogus' } }], max_output_tokens: [0, 'x', 1.5], include: ['x', ['bogus']],
+        truncation: ['x', 5], previous_response_id: [5, 'resp_nope'], metadata: ['x', { k: 1 }] } },
       { path: '/tokenize', valid: { prompt: 'hi' }, bad: { prompt: [5, [], {}], model: [5, 'nope'], return_token_strs: ['x'] } },
       { path: '/detokenize', valid: { tokens: [1, 2] }, bad: { tokens: ['x', [-1], [1.5], {}, [1, 'a']], model: [5, 'nope'] } },
     ];

@@ -116,12 +116,31 @@ TEST_F(HttpServerTest, RequestIdsAreEchoedOrMade) {
 
 TEST_F(HttpServerTest, UnknownRoutesAndMethods) {
     expect_error(client_->Get("/v2/nothing"), 404, "unknown_url");
-    expect_error(client_->Post("/v1/responses", auth(), "{}", "application/json"), 404, "unknown_url");
+    expect_error(client_->Post("/v1/embeddings", auth(), "{}", "application/json"), 404, "unknown_url");
     auto get_chat = client_->Get("/v1/chat/completions", auth());
     expect_error(get_chat, 405, "method_not_allowed");
     EXPECT_EQ(get_chat->get_header_value("Allow"), "POST");
     expect_error(client_->Post("/health", "{}", "application/json"), 405, "method_not_allowed");
     expect_error(client_->Delete("/v1/models"), 405, "method_not_allowed");
+    auto put_response = client_->Put("/v1/responses/resp_1", auth(), "{}", "application/json");
+    expect_error(put_response, 405, "method_not_allowed");
+    EXPECT_EQ(put_response->get_header_value("Allow"), "GET, DELETE");
+}
+
+TEST_F(HttpServerTest, ResponsesRoutes) {
+    auto missing_input = client_->Post("/v1/responses", auth(), "{}", "application/json");
+    ASSERT_TRUE(missing_input);
+    EXPECT_EQ(missing_input->status, 400);
+    EXPECT_EQ(body_of(missing_input)["error"]["param"], "input");
+    // Unknown stored responses: 404 from every route, with an OpenAI error object.
+    for (const auto& r :
+         {client_->Get("/v1/responses/resp_none", auth()), client_->Delete("/v1/responses/resp_none", auth()),
+          client_->Post("/v1/responses/resp_none/cancel", auth(), "", "application/json")}) {
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 404) << r->body;
+        EXPECT_TRUE(body_of(r)["error"]["message"].is_string());
+    }
+    expect_error(client_->Get("/v1/responses/resp_none"), 401, "missing_api_key");
 }
 
 TEST_F(HttpServerTest, BodyLimitAndMalformedJson) {

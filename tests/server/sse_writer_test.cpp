@@ -18,6 +18,17 @@ TEST(SseWriter, FramesEventsCommentsAndDone) {
     EXPECT_EQ(sse.num_events(), 3u);
 }
 
+TEST(SseWriter, NamedEventsCarryTheirNameLine) {
+    std::vector<std::string> writes;
+    SseWriter sse([&](std::string_view bytes) {
+        writes.emplace_back(bytes);
+        return true;
+    });
+    EXPECT_TRUE(sse.send_event("response.created", {{"type", "response.created"}}));
+    ASSERT_EQ(writes.size(), 1u) << "one write per event, name line included";
+    EXPECT_EQ(writes[0], "event: response.created\ndata: {\"type\":\"response.created\"}\n\n");
+}
+
 TEST(SseWriter, EachEventIsOneWrite) {
     std::vector<std::string> writes;
     SseWriter sse([&](std::string_view bytes) {
