@@ -23,6 +23,8 @@ struct RequestContext {
     std::string request_id;  // X-Request-Id (the client's, or one we made)
     std::chrono::steady_clock::time_point arrival;
     std::string_view body_text;  // the raw request body (valid while the handler runs)
+    // Set by the connection front when the client closes or resets the connection; null when unknown.
+    std::shared_ptr<const std::atomic<bool>> client_gone;
 };
 
 class ServerState {
