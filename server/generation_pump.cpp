@@ -72,9 +72,10 @@ void GenerationPump::submit(std::vector<Request> requests) {
     int max_choices = engine.max_num_seqs + engine.max_queued_requests;
     if (static_cast<int>(requests.size()) > max_choices) {
         throw api_errors::invalid_request(
-            fmt::format("This request asks for {} choices (prompts x n); the server holds at most {} sequences "
-                        "(--max-num-seqs + --max-queued-requests).",
-                        requests.size(), max_choices),
+            fmt::format(
+                "This request asks for {} choices (prompts x n); the server holds at most {} sequences "
+                "(--max-num-seqs + --max-queued-requests).",
+                requests.size(), max_choices),
             "n");
     }
     choices_.reserve(requests.size());

@@ -86,8 +86,8 @@ public:
 private:
     static void describe(const sockaddr_storage& addr, socklen_t len, std::string& ip, int& port) {
         char host[NI_MAXHOST], serv[NI_MAXSERV];
-        if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof(host), serv, sizeof(serv),
-                          NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof(host), serv,
+                          sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
             ip = host;
             port = std::atoi(serv);
         }
@@ -112,7 +112,7 @@ struct HttpFront::Connection {
 
     int fd = -1;
     State state = State::kIdle;
-    std::string input;      // received, not yet consumed
+    std::string input;        // received, not yet consumed
     Clock::time_point since;  // idle since / request started / lingering since
     RequestHead head;
     std::optional<ChunkedDecoder> chunked;
@@ -262,9 +262,10 @@ void HttpFront::accept_all() {
             return;  // EAGAIN, or an error of that one connection
         }
         if (static_cast<int>(connections_.size()) >= options_.max_connections || stopping_) {
-            send_now(fd, render_error_(503, fmt::format("The server holds its maximum of {} connections; retry "
-                                                        "later.",
-                                                        options_.max_connections)));
+            send_now(fd,
+                     render_error_(503, fmt::format("The server holds its maximum of {} connections; retry "
+                                                    "later.",
+                                                    options_.max_connections)));
             ::shutdown(fd, SHUT_WR);
             ::close(fd);
             continue;
@@ -420,7 +421,11 @@ void HttpFront::sweep() {
         auto age = now - conn->since;
         switch (conn->state) {
             case State::kIdle:
-                if (draining_ || age > options_.keep_alive_timeout) to_close.push_back(fd);
+                // While draining, a connection that has had its answer goes at once; a new one gets to send
+                // its request (and its 503).
+                if ((draining_ && conn->num_requests > 0) || age > options_.keep_alive_timeout) {
+                    to_close.push_back(fd);
+                }
                 break;
             case State::kHead:
                 if (age > options_.header_timeout) {
@@ -429,7 +434,8 @@ void HttpFront::sweep() {
                 break;
             case State::kBody:
             case State::kChunked:
-                if (age > options_.body_timeout) reject(*conn, 408, "The request body did not arrive in time.");
+                if (age > options_.body_timeout)
+                    reject(*conn, 408, "The request body did not arrive in time.");
                 break;
             case State::kLingering:
                 if (age > kLingerTimeout) to_close.push_back(fd);

@@ -43,7 +43,7 @@ struct HttpFrontOptions {
     std::chrono::milliseconds body_timeout{60000};    // first byte of a request to the end of its body
     std::chrono::milliseconds keep_alive_timeout{5000};
     std::chrono::milliseconds write_timeout{30000};  // a response write that makes no progress for this long
-    int keep_alive_max_count = 10000;               // requests per connection
+    int keep_alive_max_count = 10000;                // requests per connection
 };
 
 // One complete request, handed to a worker: read it from `stream`, write the response to it.

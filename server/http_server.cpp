@@ -30,7 +30,7 @@ public:
     }
 };
 
-constexpr int kDefaultThreads = 64 + 16;  // 64 concurrent streams plus room for other requests
+constexpr int kDefaultThreads = 64 + 16;   // 64 concurrent streams plus room for other requests
 constexpr int kKeepAliveMaxCount = 10000;  // requests on one connection before the server closes it
 
 // The client_gone flag of the request the calling worker thread is answering. A worker answers one request
@@ -60,28 +60,43 @@ void write_error(httplib::Response& res, const ApiError& error) {
 
 const char* reason_phrase(int status) {
     switch (status) {
-        case 400: return "Bad Request";
-        case 408: return "Request Timeout";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 417: return "Expectation Failed";
-        case 431: return "Request Header Fields Too Large";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Error";
+        case 400:
+            return "Bad Request";
+        case 408:
+            return "Request Timeout";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 417:
+            return "Expectation Failed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 503:
+            return "Service Unavailable";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Error";
     }
 }
 
 // The error object for a refusal of the connection front (http_front.h).
 ApiError front_error(int status, const std::string& message) {
     switch (status) {
-        case 503: return ApiError(503, "server_error", message, std::nullopt, "server_overloaded");
-        case 413: return ApiError(413, "invalid_request_error", message, std::nullopt, "request_too_large");
-        case 408: return ApiError(408, "invalid_request_error", message, std::nullopt, "request_timeout");
-        case 414: return ApiError(414, "invalid_request_error", message, std::nullopt, "uri_too_long");
+        case 503:
+            return ApiError(503, "server_error", message, std::nullopt, "server_overloaded");
+        case 413:
+            return ApiError(413, "invalid_request_error", message, std::nullopt, "request_too_large");
+        case 408:
+            return ApiError(408, "invalid_request_error", message, std::nullopt, "request_timeout");
+        case 414:
+            return ApiError(414, "invalid_request_error", message, std::nullopt, "uri_too_long");
         case 431:
-            return ApiError(431, "invalid_request_error", message, std::nullopt, "request_header_fields_too_large");
-        default: return ApiError(status, "invalid_request_error", message, std::nullopt, "malformed_http_request");
+            return ApiError(431, "invalid_request_error", message, std::nullopt,
+                            "request_header_fields_too_large");
+        default:
+            return ApiError(status, "invalid_request_error", message, std::nullopt, "malformed_http_request");
     }
 }
 

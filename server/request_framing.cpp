@@ -10,13 +10,14 @@ namespace gptoss {
 namespace {
 
 bool is_token_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) !=
-                                                              std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -52,7 +53,8 @@ void parse_request_line(std::string_view line, RequestHead& head) {
         throw bad_request("the request target must start with '/'");
     }
     for (char c : head.target) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) throw bad_request("control byte in the target");
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            throw bad_request("control byte in the target");
     }
     if (head.version != "HTTP/1.1" && head.version != "HTTP/1.0") {
         throw FramingError(505, "Only HTTP/1.0 and HTTP/1.1 are served.");
@@ -75,13 +77,14 @@ std::optional<size_t> find_head_end(std::string_view buffer, const FramingLimits
     size_t line_end = buffer.find("\r\n");
     size_t request_line = line_end == std::string_view::npos ? buffer.size() : line_end;
     if (request_line > limits.max_uri_bytes) {
-        throw FramingError(414, fmt::format("The request line is longer than {} bytes.", limits.max_uri_bytes));
+        throw FramingError(414,
+                           fmt::format("The request line is longer than {} bytes.", limits.max_uri_bytes));
     }
     size_t end = buffer.find("\r\n\r\n");
     size_t head_bytes = end == std::string_view::npos ? buffer.size() : end + 4;
     if (head_bytes > limits.max_header_bytes + limits.max_uri_bytes) {
-        throw FramingError(431, fmt::format("The request headers are larger than {} bytes.",
-                                            limits.max_header_bytes));
+        throw FramingError(
+            431, fmt::format("The request headers are larger than {} bytes.", limits.max_header_bytes));
     }
     if (end == std::string_view::npos) return std::nullopt;
     return end + 4;
@@ -101,12 +104,12 @@ RequestHead parse_request_head(std::string_view head, const FramingLimits& limit
         pos = eol + 2;
         header_bytes += line.size() + 2;
         if (++num_headers > limits.max_header_count) {
-            throw FramingError(431, fmt::format("The request has more than {} header fields.",
-                                                limits.max_header_count));
+            throw FramingError(
+                431, fmt::format("The request has more than {} header fields.", limits.max_header_count));
         }
         if (header_bytes > limits.max_header_bytes) {
-            throw FramingError(431, fmt::format("The request headers are larger than {} bytes.",
-                                                limits.max_header_bytes));
+            throw FramingError(
+                431, fmt::format("The request headers are larger than {} bytes.", limits.max_header_bytes));
         }
         if (line.empty() || line.front() == ' ' || line.front() == '\t') {
             throw bad_request("obsolete line folding in a header");
@@ -132,15 +135,18 @@ RequestHead parse_request_head(std::string_view head, const FramingLimits& limit
             }
             out.chunked = true;
         } else if (iequals(name, "Expect")) {
-            if (!iequals(value, "100-continue")) throw FramingError(417, "Only 'Expect: 100-continue' is met.");
+            if (!iequals(value, "100-continue"))
+                throw FramingError(417, "Only 'Expect: 100-continue' is met.");
             out.expect_continue = true;
         } else {
             out.head_lines.emplace_back(line);
         }
     }
     if (out.chunked && out.content_length) throw bad_request("both Content-Length and Transfer-Encoding");
-    if (out.chunked && out.version == "HTTP/1.0") throw bad_request("Transfer-Encoding in an HTTP/1.0 request");
-    if (out.content_length && *out.content_length > limits.max_body_bytes) throw too_large(limits.max_body_bytes);
+    if (out.chunked && out.version == "HTTP/1.0")
+        throw bad_request("Transfer-Encoding in an HTTP/1.0 request");
+    if (out.content_length && *out.content_length > limits.max_body_bytes)
+        throw too_large(limits.max_body_bytes);
     return out;
 }
 
@@ -193,7 +199,8 @@ size_t ChunkedDecoder::feed(std::string_view input) {
             state_ = chunk_left_ == 0 ? State::kTrailer : State::kData;
         } else {  // kTrailer: fields up to the blank line
             trailer_bytes_ += line_.size();
-            if (trailer_bytes_ > limits_.max_header_bytes) throw bad_request("the chunked trailer is too long");
+            if (trailer_bytes_ > limits_.max_header_bytes)
+                throw bad_request("the chunked trailer is too long");
             if (line.empty()) state_ = State::kDone;
         }
         line_.clear();

@@ -23,7 +23,7 @@
 namespace gptoss {
 
 struct FramingLimits {
-    size_t max_uri_bytes = 8192;        // the request line
+    size_t max_uri_bytes = 8192;         // the request line
     size_t max_header_bytes = 64 << 10;  // request line + header lines + the blank line
     int max_header_count = 100;
     size_t max_body_bytes = 16 << 20;
@@ -77,8 +77,8 @@ private:
 
     FramingLimits limits_;
     State state_ = State::kSize;
-    std::string line_;        // a size or trailer line being assembled
-    size_t chunk_left_ = 0;   // data bytes left in the current chunk
+    std::string line_;       // a size or trailer line being assembled
+    size_t chunk_left_ = 0;  // data bytes left in the current chunk
     size_t trailer_bytes_ = 0;
     std::string body_;
 };

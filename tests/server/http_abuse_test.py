@@ -8,6 +8,7 @@ import json
 import os
 import re
 import resource
+import selectors
 import signal
 import socket
 import statistics
@@ -108,9 +109,12 @@ def request_bytes(method, path, body=None, headers=None, close=False):
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
 
 
+_unread = {}  # socket -> bytes received past the response last read (pipelined responses)
+
+
 def read_response(s, head_only=False):
     """Reads one response (Content-Length or chunked, or to EOF): (status, headers, body)."""
-    buf = b""
+    buf = _unread.pop(s, b"")
     while b"\r\n\r\n" not in buf:
         chunk = s.recv(65536)
         if not chunk:
@@ -129,6 +133,7 @@ def read_response(s, head_only=False):
             if not chunk:
                 break
             rest += chunk
+        _unread[s] = rest[n:]
         return status, headers, rest[:n]
     while True:
         chunk = s.recv(65536)
@@ -201,18 +206,33 @@ class HttpAbuseTest(unittest.TestCase):
     def test_excess_streams_get_503_at_once(self):
         socks = [self.server.connect(timeout=60) for _ in range(500)]
         try:
-            body = chat(max_tokens=32, stream=True)
+            body = chat(max_tokens=8, stream=True)
             sent = []
             for s in socks:
                 s.sendall(request_bytes("POST", "/v1/chat/completions", body, close=True))
                 sent.append(time.monotonic())
+            # Status lines as they arrive, on whichever connection: the time to each 503.
+            arrived, heads = {}, {s: b"" for s in socks}
+            with selectors.DefaultSelector() as sel:
+                for s in socks:
+                    sel.register(s, selectors.EVENT_READ)
+                deadline = time.monotonic() + 60
+                while len(arrived) < len(socks) and time.monotonic() < deadline:
+                    for key, _ in sel.select(1):
+                        s = key.fileobj
+                        heads[s] += s.recv(65536)
+                        if b"\r\n\r\n" in heads[s] or not heads[s]:
+                            arrived[s] = time.monotonic()
+                            sel.unregister(s)
+            self.assertEqual(len(arrived), len(socks), "a request got no answer: a hang")
             refused, refusal_ms, ok = 0, [], 0
             for s, t in zip(socks, sent):
-                status, headers, _ = read_response(s, head_only=True)
+                head = heads[s].split(b"\r\n\r\n")[0].decode("latin-1")
+                status = int(head.split()[1])
                 if status == 503:
                     refused += 1
-                    refusal_ms.append((time.monotonic() - t) * 1000)
-                    self.assertTrue(headers.get("retry-after"))
+                    refusal_ms.append((arrived[s] - t) * 1000)
+                    self.assertIn("\r\nretry-after:", head.lower())
                 else:
                     self.assertEqual(status, 200)
                     ok += 1
@@ -220,9 +240,9 @@ class HttpAbuseTest(unittest.TestCase):
                 while s.recv(65536):
                     pass
             print(f"500 streams, 8 running + 64 queued: {ok} served, {refused} refused, refusal median "
-                  f"{statistics.median(refusal_ms):.1f} ms")
+                  f"{statistics.median(refusal_ms):.1f} ms, max {max(refusal_ms):.1f} ms")
             self.assertGreaterEqual(refused, 500 - 8 - 64 - 64)
-            self.assertLess(statistics.median(refusal_ms), 50 * 20)  # read in order: bounded, generous
+            self.assertLess(statistics.median(refusal_ms), 50)
         finally:
             for s in socks:
                 s.close()
