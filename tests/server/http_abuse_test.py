@@ -326,6 +326,28 @@ class HttpAbuseTest(unittest.TestCase):
         self.assertLess(freed_s, 1.0)
 
 
+class ConnectionLimitTest(unittest.TestCase):
+    def test_a_connection_beyond_the_limit_gets_503_and_health_returns_after(self):
+        server = Server("--max-connections", "50", "--keep-alive-timeout", "60")
+        held = [server.connect() for _ in range(50)]
+        try:
+            time.sleep(0.2)  # all accepted by the front
+            extra = server.connect()
+            status, headers, body = read_response(extra)
+            extra.close()
+            self.assertEqual(status, 503)
+            self.assertEqual(json.loads(body)["error"]["code"], "server_overloaded")
+            self.assertEqual(headers.get("retry-after"), "1")
+        finally:
+            for s in held:
+                s.close()
+            time.sleep(0.2)
+        try:
+            self.assertEqual(server.request("GET", "/health")[0], 200)
+        finally:
+            server.stop()
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_exits_within_drain_timeout_despite_a_trickling_client(self):
         server = Server("--drain-timeout", "2", "--header-timeout", "60")
