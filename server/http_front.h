@@ -38,7 +38,7 @@ struct HttpFrontOptions {
     int max_connections = 4096;
     int max_workers = 512;  // threads for POST routes (each in-flight generation request holds one)
     int num_probe_workers = 4;
-    int max_probe_waiting = 256;
+    int max_probe_waiting = 4096;  // a waiting probe costs a queue entry: as many as connections
     std::chrono::milliseconds header_timeout{10000};  // first byte of a request to the end of its head
     std::chrono::milliseconds body_timeout{60000};    // first byte of a request to the end of its body
     std::chrono::milliseconds keep_alive_timeout{5000};

@@ -293,6 +293,7 @@ int HttpServer::start() {
     HttpFrontOptions front;
     front.framing.max_body_bytes = o.max_request_bytes;
     front.max_connections = o.max_connections;
+    front.max_probe_waiting = o.max_connections;
     front.max_workers = o.num_threads > 0 ? o.num_threads : kDefaultThreads;
     front.header_timeout = o.header_timeout;
     front.keep_alive_timeout = o.keep_alive_timeout;

@@ -40,6 +40,9 @@ public:
     std::shared_ptr<const ServingModel> model() const;
     // The loaded model for a generation route; throws ApiError 503 while loading or draining.
     std::shared_ptr<const ServingModel> ready_model() const;
+    // ready_model() for a request that will submit to the engine; also throws ApiError 503
+    // server_overloaded, before any prompt work, when the engine holds all it can (running + queued).
+    std::shared_ptr<const ServingModel> generation_model() const;
     // Throws ApiError 404 unless `model` is empty or one of the served names.
     void check_model_name(const std::string& model) const;
     const std::string& served_model_name() const { return options_.model_names.front(); }
