@@ -120,10 +120,11 @@ struct HttpFront::Connection {
     std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);
 };
 
-HttpFront::HttpFront(HttpFrontOptions options, Dispatch dispatch, RenderError render_error)
+HttpFront::HttpFront(HttpFrontOptions options, Dispatch dispatch, RenderError render_error, Screen screen)
     : options_(std::move(options)),
       dispatch_(std::move(dispatch)),
       render_error_(std::move(render_error)),
+      screen_(std::move(screen)),
       workers_(options_.max_workers, 0),
       probe_workers_(options_.num_probe_workers, options_.max_probe_waiting) {}
 
@@ -323,6 +324,12 @@ void HttpFront::advance(Connection& conn) {
             conn.state = conn.head.chunked ? State::kChunked : State::kBody;
             if (conn.head.chunked) conn.chunked.emplace(limits);
             bool has_body = conn.head.chunked || conn.head.content_length.value_or(0) > 0;
+            if (has_body && screen_) {
+                if (std::optional<std::string> refusal = screen_(conn.head)) {
+                    refuse(conn, *refusal);
+                    return;
+                }
+            }
             if (conn.head.expect_continue && has_body && conn.input.empty()) {
                 send_now(conn.fd, "HTTP/1.1 100 Continue\r\n\r\n");
             }
@@ -370,7 +377,11 @@ void HttpFront::dispatch(Connection& conn, std::string request) {
 }
 
 void HttpFront::reject(Connection& conn, int status, const std::string& message) {
-    send_now(conn.fd, render_error_(status, message));
+    refuse(conn, render_error_(status, message));
+}
+
+void HttpFront::refuse(Connection& conn, const std::string& response) {
+    send_now(conn.fd, response);
     // Half-close, then read and drop what the client is still sending, so the kernel does not answer it
     // with a reset that could destroy the error response before the client reads it.
     ::shutdown(conn.fd, SHUT_WR);

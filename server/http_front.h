@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -60,8 +61,12 @@ public:
     // front answers itself: 400/408/413/414/431/505 and 503 server_overloaded.
     using Dispatch = std::function<bool(FrontRequest&)>;
     using RenderError = std::function<std::string(int status, const std::string& message)>;
+    // screen: looks at the head of a request that has a body, before the body is read; a response (whole,
+    // closing the connection) refuses it, so a client without credentials cannot make the server read
+    // --max-request-bytes first.
+    using Screen = std::function<std::optional<std::string>(const RequestHead&)>;
 
-    HttpFront(HttpFrontOptions options, Dispatch dispatch, RenderError render_error);
+    HttpFront(HttpFrontOptions options, Dispatch dispatch, RenderError render_error, Screen screen = nullptr);
     ~HttpFront();
     HttpFront(const HttpFront&) = delete;
     HttpFront& operator=(const HttpFront&) = delete;
@@ -83,6 +88,7 @@ private:
     void advance(Connection& conn);
     void dispatch(Connection& conn, std::string request);
     void reject(Connection& conn, int status, const std::string& message);
+    void refuse(Connection& conn, const std::string& response);
     void finish(int fd, bool keep);  // worker thread
     void take_returns();
     void sweep();
@@ -92,6 +98,7 @@ private:
     HttpFrontOptions options_;
     Dispatch dispatch_;
     RenderError render_error_;
+    Screen screen_;
     int listen_fd_ = -1, epoll_fd_ = -1, wake_fd_ = -1, spare_fd_ = -1;
     std::unordered_map<int, std::unique_ptr<Connection>> connections_;  // front thread only
     std::atomic<bool> draining_{false}, stopping_{false};

@@ -101,14 +101,18 @@ ApiError front_error(int status, const std::string& message) {
 }
 
 // A whole HTTP response, closing the connection, for an error the front answers without cpp-httplib.
-std::string render_front_error(int status, const std::string& message) {
-    ApiError error = front_error(status, message);
+std::string render_closing_response(const ApiError& error) {
+    int status = error.status();
     std::string body = error.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return fmt::format(
         "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n"
         "X-Request-Id: {}\r\n{}\r\n{}",
         status, reason_phrase(status), body.size(), random_id("req-"),
         status == 503 ? "Retry-After: 1\r\n" : "", body);
+}
+
+std::string render_front_error(int status, const std::string& message) {
+    return render_closing_response(front_error(status, message));
 }
 
 }  // namespace
@@ -120,6 +124,29 @@ public:
     ServerState state;
     RoutingServer server;
     std::unique_ptr<HttpFront> front;
+
+    // Every route but the probes' requires the API key: refuse a body without it before it is read.
+    std::optional<std::string> screen(const RequestHead& head) const {
+        if (state.options().api_key.empty()) return std::nullopt;
+        std::string path = head.target.substr(0, head.target.find('?'));
+        if (path == "/health" || path == "/metrics") return std::nullopt;
+        std::string header;
+        const std::string name = "authorization:";
+        for (const auto& line : head.head_lines) {
+            bool match = line.size() >= name.size();
+            for (size_t i = 0; match && i < name.size(); ++i) match = std::tolower(line[i]) == name[i];
+            if (!match) continue;
+            size_t begin = line.find_first_not_of(" \t", name.size());
+            size_t end = line.find_last_not_of(" \t");
+            header = begin == std::string::npos ? "" : line.substr(begin, end + 1 - begin);
+        }
+        try {
+            authorize_header(header);
+        } catch (const ApiError& e) {
+            return render_closing_response(e);
+        }
+        return std::nullopt;
+    }
 
     // One request the front hands over, on a worker thread. Returns whether the connection stays open.
     bool answer(FrontRequest& request) {
@@ -133,9 +160,13 @@ public:
     using JsonHandler = std::function<void(const RequestContext&, const nlohmann::json&, httplib::Response&)>;
 
     void authorize(const httplib::Request& req) const {
+        authorize_header(req.get_header_value("Authorization"));
+    }
+
+    // Throws ApiError 401 unless `header` (the Authorization value) carries the API key.
+    void authorize_header(const std::string& header) const {
         const std::string& key = state.options().api_key;
         if (key.empty()) return;
-        std::string header = req.get_header_value("Authorization");
         const std::string scheme = "bearer ";
         bool bearer = header.size() > scheme.size();
         for (size_t i = 0; bearer && i < scheme.size(); ++i) bearer = std::tolower(header[i]) == scheme[i];
@@ -300,7 +331,8 @@ int HttpServer::start() {
     front.keep_alive_max_count = kKeepAliveMaxCount;
     Impl* impl = impl_.get();
     impl->front = std::make_unique<HttpFront>(
-        front, [impl](FrontRequest& request) { return impl->answer(request); }, render_front_error);
+        front, [impl](FrontRequest& request) { return impl->answer(request); }, render_front_error,
+        [impl](const RequestHead& head) { return impl->screen(head); });
     int port = impl->front->listen(o.host, o.port);
     impl->server.set_serving(true);
     impl->front->start();

@@ -251,7 +251,7 @@ class HttpAbuseTest(unittest.TestCase):
         before = self.server.rss_kib()
         s = self.server.connect(timeout=30)
         head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                b"Content-Type: application/json\r\n\r\n")
+                b"Authorization: Bearer " + KEY.encode() + b"\r\nContent-Type: application/json\r\n\r\n")
         chunk = b"%x\r\n" % MIB + b"a" * MIB + b"\r\n"
         sender = send_in_background(s, [head] + [chunk] * 128)
         status, headers, body = read_response(s)
@@ -263,6 +263,18 @@ class HttpAbuseTest(unittest.TestCase):
         self.assertEqual(json.loads(body)["error"]["code"], "request_too_large")
         self.assertTrue(headers.get("x-request-id"))
         self.assertLess(grown_mib, 8)
+
+    def test_body_without_the_api_key_is_refused_before_it_is_read(self):
+        s = self.server.connect(timeout=30)
+        head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                b"Content-Type: application/json\r\n\r\n")
+        sender = send_in_background(s, [head] + [b"%x\r\n" % MIB + b"a" * MIB + b"\r\n"] * 32)
+        status, headers, body = read_response(s)
+        s.close()
+        sender.join(10)
+        self.assertEqual(status, 401)
+        self.assertEqual(json.loads(body)["error"]["code"], "missing_api_key")
+        self.assertTrue(headers.get("x-request-id"))
 
     def test_header_flood_is_431(self):
         s = self.server.connect(timeout=30)
