@@ -52,7 +52,14 @@ std::optional<ServerConfig> ServerConfig::from_args(const std::vector<std::strin
                      "seconds in-flight requests may take to finish after SIGTERM/SIGINT");
     flags.add_optional_bytes("max-request-bytes", &c.max_request_bytes,
                              "largest request body accepted (HTTP 413 above)");
-    flags.add_int("http-threads", &c.http_threads, "HTTP worker threads (0 = sized from --max-num-seqs)");
+    flags.add_int("http-threads", &c.http_threads,
+                  "HTTP worker threads for POST routes (0 = --max-num-seqs + --max-queued-requests + 64)");
+    flags.add_int("max-connections", &c.max_connections,
+                  "open client connections; a connection beyond gets 503 and is closed");
+    flags.add_double("keep-alive-timeout", &c.keep_alive_timeout_seconds,
+                     "seconds an idle keep-alive connection stays open");
+    flags.add_double("header-timeout", &c.header_timeout_seconds,
+                     "seconds a request's headers may take to arrive (HTTP 408 after)");
     flags.add_int("responses-store-size", &c.responses_store_size,
                   "responses kept in memory for GET /v1/responses/{id} and previous_response_id, least "
                   "recently used evicted first (0 = keep none)");
@@ -95,6 +102,9 @@ void ServerConfig::validate() const {
         throw ConfigError("--max-request-bytes must be positive");
     if (http_threads < 0) throw ConfigError("--http-threads must not be negative");
     if (responses_store_size < 0) throw ConfigError("--responses-store-size must not be negative");
+    if (max_connections < 1) throw ConfigError("--max-connections must be positive");
+    if (keep_alive_timeout_seconds <= 0) throw ConfigError("--keep-alive-timeout must be positive");
+    if (header_timeout_seconds <= 0) throw ConfigError("--header-timeout must be positive");
     engine.validate();
 }
 

@@ -21,7 +21,10 @@ struct ServerConfig {
     std::string harmony_current_date;  // YYYY-MM-DD, "none" (no date line), or empty = today
     double drain_timeout_seconds = 30;
     std::optional<int64_t> max_request_bytes = 16 * 1024 * 1024;
-    int http_threads = 0;             // 0 = enough for --max-num-seqs streams plus headroom
+    int http_threads = 0;  // 0 = --max-num-seqs + --max-queued-requests + 64
+    int max_connections = 4096;
+    double keep_alive_timeout_seconds = 5;
+    double header_timeout_seconds = 10;
     int responses_store_size = 1024;  // stored /v1/responses (LRU) for previous_response_id; 0 = none
     std::string log_level = "info";
     EngineConfig engine;

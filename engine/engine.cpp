@@ -95,6 +95,7 @@ public:
     const KvCapacity& capacity() const { return plan_.capacity; }
     const ModelConfig& model_config() const { return runner_->config(); }
     int max_model_len() const { return plan_.max_model_len; }
+    const EngineConfig& config() const { return config_; }
 
 private:
     struct Active {
@@ -344,6 +345,9 @@ const ModelConfig& Engine::model_config() const {
 }
 int Engine::max_model_len() const {
     return impl_->max_model_len();
+}
+const EngineConfig& Engine::config() const {
+    return impl_->config();
 }
 
 }  // namespace gptoss

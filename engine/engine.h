@@ -90,6 +90,7 @@ public:
     KvCapacity capacity() const;
     const ModelConfig& model_config() const;
     int max_model_len() const;
+    const EngineConfig& config() const;
 
 private:
     class Impl;

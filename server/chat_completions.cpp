@@ -226,7 +226,7 @@ void handle_chat_completions(ServerState& state, const RequestContext& context, 
     session->request = parse_chat_completion_request(body);
     ChatCompletionRequest& request = session->request;
     state.check_model_name(request.params.model);
-    session->model = state.ready_model();
+    session->model = state.generation_model();
     const ServingModel& model = *session->model;
     check_vocabulary_ids(request.params, *model.tokenizer);
 

@@ -200,7 +200,7 @@ void handle_completions(ServerState& state, const RequestContext& context, const
     session->request = parse_completion_request(body);
     CompletionRequest& request = session->request;
     state.check_model_name(request.params.model);
-    session->model = state.ready_model();
+    session->model = state.generation_model();
     const ServingModel& model = *session->model;
     const Tokenizer& tokenizer = *model.tokenizer;
     check_vocabulary_ids(request.params, tokenizer);

@@ -10,12 +10,13 @@ ApiError::ApiError(int status, std::string type, const std::string& message, std
                    std::optional<std::string> code)
     : std::runtime_error(message),
       status_(status),
+      message_(message),
       type_(std::move(type)),
       param_(std::move(param)),
       code_(std::move(code)) {}
 
 nlohmann::json ApiError::to_json() const {
-    nlohmann::json error = {{"message", what()}, {"type", type_}, {"param", nullptr}, {"code", nullptr}};
+    nlohmann::json error = {{"message", message_}, {"type", type_}, {"param", nullptr}, {"code", nullptr}};
     if (param_) error["param"] = *param_;
     if (code_) error["code"] = *code_;
     return {{"error", std::move(error)}};

@@ -23,6 +23,8 @@ public:
              std::optional<std::string> code = {});
 
     int status() const { return status_; }
+    // The whole message; what() ends at the first NUL byte (a client may put one in a path or name).
+    const std::string& message() const { return message_; }
     const std::string& type() const { return type_; }
     const std::optional<std::string>& param() const { return param_; }
     const std::optional<std::string>& code() const { return code_; }
@@ -31,6 +33,7 @@ public:
 
 private:
     int status_;
+    std::string message_;
     std::string type_;
     std::optional<std::string> param_;
     std::optional<std::string> code_;

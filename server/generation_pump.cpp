@@ -66,6 +66,18 @@ GenerationPump::~GenerationPump() {
 }
 
 void GenerationPump::submit(std::vector<Request> requests) {
+    // More choices than the engine can ever hold at once (running plus queued) would be refused as
+    // overloaded however long the client waited: that is the request's fault, not the load's.
+    const EngineConfig& engine = model_->engine->config();
+    int max_choices = engine.max_num_seqs + engine.max_queued_requests;
+    if (static_cast<int>(requests.size()) > max_choices) {
+        throw api_errors::invalid_request(
+            fmt::format(
+                "This request asks for {} choices (prompts x n); the server holds at most {} sequences "
+                "(--max-num-seqs + --max-queued-requests).",
+                requests.size(), max_choices),
+            "n");
+    }
     choices_.reserve(requests.size());
     for (auto& request : requests) {
         request.id = state_.next_request_id();
@@ -114,6 +126,12 @@ void GenerationPump::observe(Choice& choice, const TokenEvent& event) {
 
 std::vector<ChoiceEvent> GenerationPump::poll(std::chrono::milliseconds timeout) {
     std::vector<ChoiceEvent> out;
+    // A non-streaming response learns of a gone client only here (a stream also when its write fails); the
+    // engine applies the abort at its next step, so the sequences' KV blocks are freed for others.
+    if (!client_gone_ && context_.client_gone && context_.client_gone->load()) {
+        client_gone_ = true;
+        abort();
+    }
     auto collect = [&](size_t i, std::chrono::milliseconds wait) {
         Choice& c = choices_[i];
         if (c.finished) return;
@@ -140,6 +158,15 @@ std::vector<ChoiceEvent> GenerationPump::poll(std::chrono::milliseconds timeout)
     }
     next_poll_ = (next_poll_ + 1) % n;
     return out;
+}
+
+void GenerationPump::set_user(std::string user) {
+    constexpr size_t kMaxLoggedUserBytes = 256;
+    if (user.size() > kMaxLoggedUserBytes) {
+        user.resize(kMaxLoggedUserBytes);
+        user += "...";
+    }
+    user_ = std::move(user);
 }
 
 void GenerationPump::abort() {

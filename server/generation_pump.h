@@ -46,7 +46,8 @@ public:
     void set_finish_label(int choice, FinishLabel label);
     void set_client_gone() { client_gone_ = true; }
     // The request's `user` field, logged with the request (OpenAI's abuse-tracking id).
-    void set_user(std::string user) { user_ = std::move(user); }
+    // Only its first kMaxLoggedUserBytes are kept, so a client cannot make log lines arbitrarily long.
+    void set_user(std::string user);
 
     const RequestContext& context() const { return context_; }
     // The engine ids of the submitted choices (Engine::abort takes them from another thread).

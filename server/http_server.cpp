@@ -1,9 +1,7 @@
 // cpp-httplib wiring: route table, authentication, X-Request-Id, body limit, error objects, shutdown.
 #include "server/http_server.h"
 
-#include <sys/socket.h>
-
-#include <thread>
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -11,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "server/errors.h"
+#include "server/http_front.h"
 #include "server/openai_schema.h"
 #include "server/routes.h"
 #include "server/server_state.h"
@@ -19,15 +18,24 @@ namespace gptoss {
 
 namespace {
 
-// cpp-httplib (0.11.4, as packaged) listens with a backlog of 5, which drops connections when many clients
-// connect at once; the subclass reaches the listening socket to raise it.
-class ListeningServer : public httplib::Server {
+// cpp-httplib's request processing (parse, route, handlers, write the response) on a stream the front
+// hands over; its own accept loop, which holds one thread per open connection, is never run.
+class RoutingServer : public httplib::Server {
 public:
-    void raise_backlog(int backlog) { ::listen(svr_sock_, backlog); }
+    // The library ends a streamed (content provider) response early when its listening socket is invalid,
+    // as it is without listen(); `serving` marks it valid while the front runs.
+    void set_serving(bool serving) { svr_sock_ = serving ? 0 : INVALID_SOCKET; }
+    bool answer(httplib::Stream& stream, bool close_connection, bool& connection_closed) {
+        return process_request(stream, close_connection, connection_closed, nullptr);
+    }
 };
 
-constexpr int kListenBacklog = 1024;
-constexpr int kDefaultThreads = 64 + 16;  // 64 concurrent streams plus room for health checks and scrapes
+constexpr int kDefaultThreads = 64 + 16;   // 64 concurrent streams plus room for other requests
+constexpr int kKeepAliveMaxCount = 10000;  // requests on one connection before the server closes it
+
+// The client_gone flag of the request the calling worker thread is answering. A worker answers one request
+// at a time, start to end, on one thread; cpp-httplib has no per-request slot to carry it to the handler.
+thread_local std::shared_ptr<const std::atomic<bool>> current_client_gone;
 
 // The client's X-Request-Id when it is short printable ASCII, else a fresh one.
 std::string request_id_for(const httplib::Request& req) {
@@ -46,7 +54,65 @@ bool keys_equal(const std::string& a, const std::string& b) {
 }
 
 void write_error(httplib::Response& res, const ApiError& error) {
+    if (error.code() == "server_overloaded") res.set_header("Retry-After", "1");
     set_json(res, error.to_json(), error.status());
+}
+
+const char* reason_phrase(int status) {
+    switch (status) {
+        case 400:
+            return "Bad Request";
+        case 408:
+            return "Request Timeout";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 417:
+            return "Expectation Failed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 503:
+            return "Service Unavailable";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Error";
+    }
+}
+
+// The error object for a refusal of the connection front (http_front.h).
+ApiError front_error(int status, const std::string& message) {
+    switch (status) {
+        case 503:
+            return ApiError(503, "server_error", message, std::nullopt, "server_overloaded");
+        case 413:
+            return ApiError(413, "invalid_request_error", message, std::nullopt, "request_too_large");
+        case 408:
+            return ApiError(408, "invalid_request_error", message, std::nullopt, "request_timeout");
+        case 414:
+            return ApiError(414, "invalid_request_error", message, std::nullopt, "uri_too_long");
+        case 431:
+            return ApiError(431, "invalid_request_error", message, std::nullopt,
+                            "request_header_fields_too_large");
+        default:
+            return ApiError(status, "invalid_request_error", message, std::nullopt, "malformed_http_request");
+    }
+}
+
+// A whole HTTP response, closing the connection, for an error the front answers without cpp-httplib.
+std::string render_closing_response(const ApiError& error) {
+    int status = error.status();
+    std::string body = error.to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return fmt::format(
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n"
+        "X-Request-Id: {}\r\n{}\r\n{}",
+        status, reason_phrase(status), body.size(), random_id("req-"),
+        status == 503 ? "Retry-After: 1\r\n" : "", body);
+}
+
+std::string render_front_error(int status, const std::string& message) {
+    return render_closing_response(front_error(status, message));
 }
 
 }  // namespace
@@ -56,16 +122,51 @@ public:
     explicit Impl(HttpServerOptions options) : state(std::move(options)) {}
 
     ServerState state;
-    ListeningServer server;
-    std::thread listener;
-    bool started = false;
+    RoutingServer server;
+    std::unique_ptr<HttpFront> front;
+
+    // Every route but the probes' requires the API key: refuse a body without it before it is read.
+    std::optional<std::string> screen(const RequestHead& head) const {
+        if (state.options().api_key.empty()) return std::nullopt;
+        std::string path = head.target.substr(0, head.target.find('?'));
+        if (path == "/health" || path == "/metrics") return std::nullopt;
+        std::string header;
+        const std::string name = "authorization:";
+        for (const auto& line : head.head_lines) {
+            bool match = line.size() >= name.size();
+            for (size_t i = 0; match && i < name.size(); ++i) match = std::tolower(line[i]) == name[i];
+            if (!match) continue;
+            size_t begin = line.find_first_not_of(" \t", name.size());
+            size_t end = line.find_last_not_of(" \t");
+            header = begin == std::string::npos ? "" : line.substr(begin, end + 1 - begin);
+        }
+        try {
+            authorize_header(header);
+        } catch (const ApiError& e) {
+            return render_closing_response(e);
+        }
+        return std::nullopt;
+    }
+
+    // One request the front hands over, on a worker thread. Returns whether the connection stays open.
+    bool answer(FrontRequest& request) {
+        current_client_gone = request.client_gone;
+        bool connection_closed = false;
+        bool written = server.answer(request.stream, request.close_connection, connection_closed);
+        current_client_gone.reset();
+        return written && !connection_closed;
+    }
 
     using JsonHandler = std::function<void(const RequestContext&, const nlohmann::json&, httplib::Response&)>;
 
     void authorize(const httplib::Request& req) const {
+        authorize_header(req.get_header_value("Authorization"));
+    }
+
+    // Throws ApiError 401 unless `header` (the Authorization value) carries the API key.
+    void authorize_header(const std::string& header) const {
         const std::string& key = state.options().api_key;
         if (key.empty()) return;
-        std::string header = req.get_header_value("Authorization");
         const std::string scheme = "bearer ";
         bool bearer = header.size() > scheme.size();
         for (size_t i = 0; bearer && i < scheme.size(); ++i) bearer = std::tolower(header[i]) == scheme[i];
@@ -87,7 +188,8 @@ public:
     }
 
     RequestContext context(const httplib::Request& req, const httplib::Response& res) const {
-        return {res.get_header_value("X-Request-Id"), std::chrono::steady_clock::now(), req.body};
+        return {res.get_header_value("X-Request-Id"), std::chrono::steady_clock::now(), req.body,
+                current_client_gone};
     }
 
     void post_json(const std::string& pattern, bool needs_auth, JsonHandler handler) {
@@ -195,20 +297,10 @@ public:
 
     void configure() {
         const HttpServerOptions& o = state.options();
-        int num_threads = o.num_threads > 0 ? o.num_threads : kDefaultThreads;
-        server.new_task_queue = [num_threads] { return new httplib::ThreadPool(num_threads); };
-        server.set_payload_max_length(o.max_request_bytes);
-        // The library's default also sets SO_REUSEPORT, which lets a second server bind a port that is in use
-        // and silently share its traffic; only SO_REUSEADDR (restart without waiting out TIME_WAIT) is
-        // wanted.
-        server.set_socket_options([](socket_t sock) {
-            int yes = 1;
-            setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-        });
-        server.set_keep_alive_max_count(1000);
-        // Responses go out as several small writes (headers, body, one SSE event per token); with Nagle's
-        // algorithm each would wait for the client's delayed ACK (~40 ms).
-        server.set_tcp_nodelay(true);
+        server.set_payload_max_length(o.max_request_bytes);  // the front enforces it first, for every framing
+        // cpp-httplib writes these into its Keep-Alive response header; the front enforces them.
+        server.set_keep_alive_max_count(kKeepAliveMaxCount);
+        server.set_keep_alive_timeout(std::max<int64_t>(1, o.keep_alive_timeout.count() / 1000));
         server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
             res.set_header("X-Request-Id", request_id_for(req));
             // This cpp-httplib compresses text/event-stream when the client accepts gzip, which buffers SSE
@@ -221,6 +313,8 @@ public:
         // OpenAI error object; responses a handler already filled pass through.
         server.set_error_handler(
             httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+                // The library answers some malformed requests before the pre-routing handler has run.
+                if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", random_id("req-"));
                 if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
                 ApiError error = res.status == 404 ? api_errors::route_not_found(req.method, req.path)
                                  : res.status == 413
@@ -260,19 +354,21 @@ HttpServer::~HttpServer() {
 
 int HttpServer::start() {
     const HttpServerOptions& o = impl_->state.options();
-    int port = o.port;
-    if (port == 0) {
-        port = impl_->server.bind_to_any_port(o.host);
-        if (port < 0) throw std::runtime_error(fmt::format("cannot listen on {} (any port)", o.host));
-    } else if (!impl_->server.bind_to_port(o.host, port)) {
-        throw std::runtime_error(
-            fmt::format("cannot listen on {}:{} (address in use or not available)", o.host, port));
-    }
-    impl_->server.raise_backlog(kListenBacklog);
-    impl_->started = true;
-    impl_->listener = std::thread([this] { impl_->server.listen_after_bind(); });
-    // stop() is a no-op until the loop runs, so do not return before it does.
-    while (!impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    HttpFrontOptions front;
+    front.framing.max_body_bytes = o.max_request_bytes;
+    front.max_connections = o.max_connections;
+    front.max_probe_waiting = o.max_connections;
+    front.max_workers = o.num_threads > 0 ? o.num_threads : kDefaultThreads;
+    front.header_timeout = o.header_timeout;
+    front.keep_alive_timeout = o.keep_alive_timeout;
+    front.keep_alive_max_count = kKeepAliveMaxCount;
+    Impl* impl = impl_.get();
+    impl->front = std::make_unique<HttpFront>(
+        front, [impl](FrontRequest& request) { return impl->answer(request); }, render_front_error,
+        [impl](const RequestHead& head) { return impl->screen(head); });
+    int port = impl->front->listen(o.host, o.port);
+    impl->server.set_serving(true);
+    impl->front->start();
     return port;
 }
 
@@ -282,6 +378,7 @@ void HttpServer::set_model(ServingModel model) {
 
 void HttpServer::begin_drain() {
     impl_->state.begin_drain();
+    if (impl_->front) impl_->front->begin_drain();
     if (auto model = impl_->state.model()) model->engine->begin_shutdown();
 }
 
@@ -296,10 +393,10 @@ void HttpServer::abort_all() {
 }
 
 void HttpServer::stop() {
-    if (!impl_->started) return;
-    impl_->started = false;
-    impl_->server.stop();
-    if (impl_->listener.joinable()) impl_->listener.join();
+    if (!impl_->front) return;
+    impl_->front->stop();
+    impl_->front.reset();
+    impl_->server.set_serving(false);
 }
 
 const ServerMetrics& HttpServer::metrics() const {

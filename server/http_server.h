@@ -7,7 +7,8 @@
 //   ... SIGTERM ...
 //   server.begin_drain();                          // new generation requests get 503; in-flight continue
 //   server.wait_idle(drain_timeout) || server.abort_all();
-//   server.stop();                                 // closes the listener and joins the worker threads
+//   server.stop();                                 // closes the listener and every connection, joins
+//                                                  // the worker threads
 //
 // Routes: POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET and DELETE
 // /v1/responses/{id}, POST /v1/responses/{id}/cancel, GET /v1/models[/{id}], GET /health, GET /metrics,
@@ -35,7 +36,10 @@ struct HttpServerOptions {
     std::vector<std::string> model_names;  // [0] is listed by /v1/models; requests may use any of them
     std::string model_root;                // the checkpoint folder, shown by /v1/models
     size_t max_request_bytes = 16 * 1024 * 1024;
-    int num_threads = 0;  // connection threads; 0 = 64 + 16
+    int num_threads = 0;  // worker threads for POST routes (each in-flight request holds one); 0 = 64 + 16
+    int max_connections = 4096;  // open connections; beyond, a new one gets 503 and is closed
+    std::chrono::milliseconds keep_alive_timeout{5000};  // an idle connection is closed after this
+    std::chrono::milliseconds header_timeout{10000};  // a request's head must arrive within this (else 408)
     std::string default_reasoning_effort = "medium";
     std::string harmony_current_date;  // "YYYY-MM-DD", "none" (no date line) or "" (today, UTC)
     std::chrono::milliseconds keep_alive_interval{1000};  // SSE comment while a stream has nothing to send

@@ -266,7 +266,7 @@ void handle_responses(ServerState& state, const RequestContext& context, const n
     session->request = parse_responses_request(ordered_body(context));
     ResponsesRequest& request = session->request;
     state.check_model_name(request.params.model);
-    session->model = state.ready_model();
+    session->model = state.generation_model();
     const ServingModel& model = *session->model;
 
     if (request.previous_response_id) {

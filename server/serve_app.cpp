@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -64,11 +65,21 @@ struct ShutdownState {
     };
 };
 
+// Every open connection holds a descriptor and the default soft limit is often 1024, below
+// --max-connections: take the hard limit, as nginx (worker_rlimit_nofile) and Go's runtime do.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 }  // namespace
 
 int run_server(const ServerConfig& config, const std::filesystem::path& demo_model_dir,
                const RunnerFactory& make_runner) {
     SignalWatch signals;
+    raise_descriptor_limit();
     ResolvedModel resolved = resolve_model(config.model, demo_model_dir, HfCacheEnvironment::from_process());
 
     HttpServerOptions options;
@@ -80,8 +91,17 @@ int run_server(const ServerConfig& config, const std::filesystem::path& demo_mod
     if (options.model_names.front() != resolved.name) options.model_names.push_back(resolved.name);
     options.model_root = std::filesystem::absolute(resolved.dir).string();
     options.max_request_bytes = static_cast<size_t>(config.max_request_bytes.value_or(int64_t{1} << 40));
-    options.num_threads =
-        config.http_threads > 0 ? config.http_threads : std::max(config.engine.max_num_seqs, 64) + 16;
+    // Every request the engine may hold (running or queued) holds a worker; the 64 more answer the excess
+    // with the engine's own 503 and serve /tokenize. GET routes have workers of their own (http_front.h).
+    options.num_threads = config.http_threads > 0
+                              ? config.http_threads
+                              : config.engine.max_num_seqs + config.engine.max_queued_requests + 64;
+    options.max_connections = config.max_connections;
+    auto millis = [](double seconds) {
+        return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+    };
+    options.keep_alive_timeout = millis(config.keep_alive_timeout_seconds);
+    options.header_timeout = millis(config.header_timeout_seconds);
     options.default_reasoning_effort = config.default_reasoning_effort;
     options.harmony_current_date = config.harmony_current_date;
     options.responses_store_size = static_cast<size_t>(config.responses_store_size);

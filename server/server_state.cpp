@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/engine.h"
 #include "server/errors.h"
 
 namespace gptoss {
@@ -31,6 +32,21 @@ std::shared_ptr<const ServingModel> ServerState::ready_model() const {
     if (draining()) throw api_errors::shutting_down();
     auto m = model();
     if (!m) throw api_errors::model_loading();
+    return m;
+}
+
+std::shared_ptr<const ServingModel> ServerState::generation_model() const {
+    auto m = ready_model();
+    const EngineConfig& engine = m->engine->config();
+    // The engine refuses these too, but only after the prompt is rendered and tokenized: under overload
+    // that work is the cost of every refusal. num_unfinished counts running and queued requests.
+    if (m->engine->num_unfinished() >= engine.max_num_seqs + engine.max_queued_requests) {
+        throw ApiError(503, "server_error",
+                       fmt::format("The server is overloaded: {} requests are running or queued "
+                                   "(--max-num-seqs + --max-queued-requests). Retry later.",
+                                   m->engine->num_unfinished()),
+                       std::nullopt, "server_overloaded");
+    }
     return m;
 }
 

@@ -24,6 +24,8 @@ struct RequestContext {
     std::string request_id;  // X-Request-Id (the client's, or one we made)
     std::chrono::steady_clock::time_point arrival;
     std::string_view body_text;  // the raw request body (valid while the handler runs)
+    // Set by the connection front when the client closes or resets the connection; null when unknown.
+    std::shared_ptr<const std::atomic<bool>> client_gone;
 };
 
 class ServerState {
@@ -40,6 +42,9 @@ public:
     std::shared_ptr<const ServingModel> model() const;
     // The loaded model for a generation route; throws ApiError 503 while loading or draining.
     std::shared_ptr<const ServingModel> ready_model() const;
+    // ready_model() for a request that will submit to the engine; also throws ApiError 503
+    // server_overloaded, before any prompt work, when the engine holds all it can (running + queued).
+    std::shared_ptr<const ServingModel> generation_model() const;
     // Throws ApiError 404 unless `model` is empty or one of the served names.
     void check_model_name(const std::string& model) const;
     const std::string& served_model_name() const { return options_.model_names.front(); }
