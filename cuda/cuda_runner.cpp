@@ -117,9 +117,9 @@ public:
         for (int bucket : buckets_) {
             decode_inputs_->upload_padding(bucket, stream_);
             decode_step(bucket);
+            GPTOSS_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the staging image is rewritten next
             if (!enforce_eager_) graph_for(bucket);
         }
-        GPTOSS_CUDA_CHECK(cudaStreamSynchronize(stream_));
         spdlog::info("cuda decode buckets ready buckets={} graphs={} seconds={:.2f}", buckets_.size(),
                      graphs_.size(),
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
