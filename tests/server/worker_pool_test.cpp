@@ -1,7 +1,9 @@
 #include "server/worker_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -28,15 +30,20 @@ TEST(WorkerPool, RefusesOnceEveryThreadIsBusyAndTheWaitingRoomIsFull) {
 }
 
 TEST(WorkerPool, ReusesIdleThreads) {
+    // One thread serves 20 jobs in turn: each is accepted once the previous one has returned (a submit may
+    // be refused in the moment between a job's end and its thread counting as idle again, never after).
     WorkerPool pool(/*max_threads=*/1, /*max_waiting=*/0);
+    std::atomic<int> num_done{0};
     for (int i = 0; i < 20; ++i) {
-        std::promise<void> done;
-        ASSERT_TRUE(pool.try_submit([&] { done.set_value(); }));
-        done.get_future().wait();
-        // The thread counts as idle again only after the job returned; wait for that before the next one.
-        while (!pool.try_submit([] {})) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!pool.try_submit([&] { ++num_done; })) {
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the idle thread was never reused";
+            std::this_thread::yield();
         }
+        while (num_done.load() <= i) std::this_thread::yield();
     }
+    pool.join();
+    EXPECT_EQ(num_done.load(), 20);
 }
 
 }  // namespace
