@@ -19,6 +19,7 @@ mkdir -p "$dest/bin" "$dest/lib" "$dest/shared/fixtures"
 cp bench/device_check.sh bench/check_cli.py "$dest/"
 cp "$build"/tests/cuda/cuda_*_test "$dest/bin/"
 cp "$build"/tools/gptoss "$build"/tests/server/gptoss_scripted_server "$dest/bin/"
+strip --strip-unneeded "$dest"/bin/*  # symbols are not needed there, and the call carries at most 64 MiB
 # Shared libraries that exist here (Debian) but not there: everything outside glibc/libstdc++/CUDA.
 for binary in "$dest"/bin/*; do
   ldd "$binary" | awk '/=> \//{print $3}' |
