@@ -120,6 +120,9 @@ private:
         if (!schema.is_object()) fail("must be a JSON Schema object", path);
         std::vector<std::string> unsupported;
         for (const auto& [key, value] : schema.items()) {
+            // zod writes a format's own regex beside it ("format": "email", "pattern": ...): the format is
+            // what gets enforced.
+            if (key == "pattern" && schema.contains("format")) continue;
             if (!kSupported.contains(key) && !kAnnotations.contains(key)) unsupported.push_back(key);
         }
         if (!unsupported.empty()) {
@@ -317,7 +320,17 @@ private:
             for (size_t i = 0; i < list.size(); ++i)
                 n.prefix_items.push_back(node(list[i], fmt::format("{}/prefixItems/{}", path, i)));
         }
-        if (schema.contains("items")) {
+        if (schema.contains("items") && schema["items"].is_array()) {
+            // Draft-07 tuples (what zod-to-json-schema writes): items is the list, additionalItems the rest
+            // (closed when absent, as objects are).
+            const Json& list = schema["items"];
+            for (size_t i = 0; i < list.size(); ++i)
+                n.prefix_items.push_back(node(list[i], fmt::format("{}/items/{}", path, i)));
+            const Json extra = schema.value("additionalItems", Json(false));
+            n.items = extra.is_boolean() && !extra.get<bool>() ? -1 : node(extra, path + "/additionalItems");
+            // Every listed item is expected (zod's tuples are read that way).
+            n.min_items = static_cast<int32_t>(n.prefix_items.size());
+        } else if (schema.contains("items")) {
             const Json& items = schema["items"];
             if (items.is_boolean() && !items.get<bool>())
                 n.items = -1;

@@ -44,23 +44,28 @@ bool is_hex(uint8_t c) {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-// Fixed-shape formats as patterns: D digit, H hex digit, M/d/h/m the first digit of a month / day / hour /
-// minute; anything else stands for itself.
+// Fixed-shape formats as patterns: D digit, H hex digit, P 1-9, q 0-2, w 1-2, r 0-1, j 0-3, m 0-5; anything
+// else stands for itself. Months 01-12, days 01-31, hours 00-23; date-time is UTC ("Z") with no, 3 or 6
+// fraction digits: enough for every validator (zod's included) and within the 64 patterns a frame tracks.
 const std::vector<std::string>& format_patterns(StringFormat format) {
-    static const std::vector<std::string> kDate = {"DDDD-MD-dD"};
+    static const std::vector<std::string> kDates = [] {
+        std::vector<std::string> out;
+        for (const char* month : {"0P", "1q"}) {
+            for (const char* day : {"0P", "wD", "3r"})
+                out.push_back(std::string("DDDD-") + month + "-" + day);
+        }
+        return out;
+    }();
     static const std::vector<std::string> kUuid = {"HHHHHHHH-HHHH-HHHH-HHHH-HHHHHHHHHHHH"};
     static const std::vector<std::string> kDateTime = [] {
         std::vector<std::string> out;
-        for (int fraction = 0; fraction <= 6; ++fraction) {
-            std::string base = "DDDD-MD-dDThD:mD:mD";
-            if (fraction > 0) {
-                base.push_back('.');
-                base.append(size_t(fraction), 'D');
-            }
-            for (const char* zone : {"Z", "+hD:mD", "-hD:mD"}) {
-                std::string pattern = base;
-                pattern.append(zone);
-                out.push_back(std::move(pattern));
+        for (const std::string& date : kDates) {
+            for (const char* hour : {"rD", "2j"}) {
+                for (const char* fraction : {"", ".DDD", ".DDDDDD"}) {
+                    std::string p = date;
+                    p.append("T").append(hour).append(":mD:mD").append(fraction).append("Z");
+                    out.push_back(std::move(p));
+                }
             }
         }
         return out;
@@ -68,7 +73,7 @@ const std::vector<std::string>& format_patterns(StringFormat format) {
     static const std::vector<std::string> kNone;
     switch (format) {
         case StringFormat::kDate:
-            return kDate;
+            return kDates;
         case StringFormat::kUuid:
             return kUuid;
         case StringFormat::kDateTime:
@@ -84,12 +89,16 @@ bool pattern_accepts(char p, uint8_t c) {
             return is_digit(c);
         case 'H':
             return is_hex(c);
-        case 'M':
-            return c == '0' || c == '1';
-        case 'd':
-            return c >= '0' && c <= '3';
-        case 'h':
+        case 'P':
+            return c >= '1' && c <= '9';
+        case 'q':
             return c >= '0' && c <= '2';
+        case 'w':
+            return c == '1' || c == '2';
+        case 'r':
+            return c == '0' || c == '1';
+        case 'j':
+            return c >= '0' && c <= '3';
         case 'm':
             return c >= '0' && c <= '5';
         default:
@@ -429,10 +438,13 @@ private:
         }
         if (n.format == StringFormat::kEmail) return email(f, c);
         if (n.format != StringFormat::kNone) return pattern(n, f, c);
+        const bool starts_character = f.utf8_left == 0 && f.escape == 0;
         switch (body_step(f, c)) {
             case BodyStep::kReject:
                 return kReject;
             case BodyStep::kPartial:
+                // The first byte of a character that would not fit: no completion could close the string.
+                if (starts_character && n.max_length >= 0 && f.count >= n.max_length) return kReject;
                 return kStay;
             case BodyStep::kClose:
                 return f.count >= n.min_length ? kPop : kReject;

@@ -64,14 +64,23 @@ TEST(JsonMatcher, IntegerBoundsPruneImpossiblePrefixes) {
 TEST(JsonMatcher, FormatsAndLengths) {
     EXPECT_TRUE(accepts(Json::parse(R"({"type":"string","format":"date"})"), R"("2024-12-31")"));
     EXPECT_FALSE(accepts(Json::parse(R"({"type":"string","format":"date"})"), R"("2024-22-31")"));
-    EXPECT_TRUE(accepts(Json::parse(R"({"type":"string","format":"date-time"})"),
-                        R"("2024-12-31T23:59:59.5+01:00")"));
+    EXPECT_FALSE(accepts(Json::parse(R"({"type":"string","format":"date"})"), R"("2024-12-32")"));
+    EXPECT_FALSE(
+        accepts(Json::parse(R"({"type":"string","format":"date-time"})"), R"("2024-12-31T24:00:00Z")"));
+    EXPECT_TRUE(
+        accepts(Json::parse(R"({"type":"string","format":"date-time"})"), R"("2024-12-31T23:59:59.500Z")"));
     EXPECT_TRUE(accepts(Json::parse(R"({"type":"string","format":"email"})"), R"("a.b@c.io")"));
     EXPECT_FALSE(accepts(Json::parse(R"({"type":"string","format":"email"})"), R"("a.b@cio")"));
     const Json len = Json::parse(R"({"type":"string","minLength":2,"maxLength":3})");
     EXPECT_FALSE(accepts(len, R"("a")"));
     EXPECT_TRUE(accepts(len, "\"\xe4\xb8\xad\\n\""));
     EXPECT_FALSE(accepts(len, R"("abcd")"));
+    // At the limit, a character that has only begun could never be finished within it.
+    JsonMatcher full = matcher_for(len);
+    ASSERT_TRUE(full.advance(R"("abc)"));
+    EXPECT_FALSE(JsonMatcher(full).advance("\xc3"));
+    EXPECT_FALSE(JsonMatcher(full).advance("\\"));
+    EXPECT_TRUE(JsonMatcher(full).advance("\""));
 }
 
 TEST(JsonMatcher, EnumLiteralsThatExtendEachOther) {
