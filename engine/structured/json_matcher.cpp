@@ -44,9 +44,10 @@ bool is_hex(uint8_t c) {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-// Fixed-shape formats as patterns: D digit, H hex digit, P 1-9, q 0-2, w 1-2, r 0-1, j 0-3, m 0-5; anything
-// else stands for itself. Months 01-12, days 01-31, hours 00-23; date-time is UTC ("Z") with no, 3 or 6
-// fraction digits: enough for every validator (zod's included) and within the 64 patterns a frame tracks.
+// Fixed-shape formats as patterns: D digit, H hex digit, V uuid version 1-8, W uuid variant 8-b, P 1-9,
+// q 0-2, w 1-2, r 0-1, j 0-3, m 0-5; anything else stands for itself. Months 01-12, days 01-31, hours 00-23;
+// date-time is UTC ("Z") with no, 3 or 6 fraction digits: enough for every validator (zod's included) and
+// within the 64 patterns a frame tracks.
 const std::vector<std::string>& format_patterns(StringFormat format) {
     static const std::vector<std::string> kDates = [] {
         std::vector<std::string> out;
@@ -56,7 +57,7 @@ const std::vector<std::string>& format_patterns(StringFormat format) {
         }
         return out;
     }();
-    static const std::vector<std::string> kUuid = {"HHHHHHHH-HHHH-HHHH-HHHH-HHHHHHHHHHHH"};
+    static const std::vector<std::string> kUuid = {"HHHHHHHH-HHHH-VHHH-WHHH-HHHHHHHHHHHH"};
     static const std::vector<std::string> kDateTime = [] {
         std::vector<std::string> out;
         for (const std::string& date : kDates) {
@@ -101,6 +102,10 @@ bool pattern_accepts(char p, uint8_t c) {
             return c >= '0' && c <= '3';
         case 'm':
             return c >= '0' && c <= '5';
+        case 'V':  // RFC 9562 version
+            return c >= '1' && c <= '8';
+        case 'W':  // RFC 9562 variant
+            return c == '8' || c == '9' || c == 'a' || c == 'b' || c == 'A' || c == 'B';
         default:
             return static_cast<uint8_t>(p) == c;
     }

@@ -100,7 +100,7 @@ inline bool validates(const Json& v, const Json& schema, const Json& root) {
             "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
             "(\\.[0-9]{3}|\\.[0-9]{6})?Z");
         static const std::regex uuid(
-            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}");
         static const std::regex email("[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+");
         if (format == "date") return std::regex_match(s, date);
         if (format == "date-time") return std::regex_match(s, date_time);
