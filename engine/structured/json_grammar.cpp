@@ -319,6 +319,9 @@ private:
             if (!list.is_array()) fail("must be an array of schemas", path + "/prefixItems");
             for (size_t i = 0; i < list.size(); ++i)
                 n.prefix_items.push_back(node(list[i], fmt::format("{}/prefixItems/{}", path, i)));
+            // A tuple's items are all expected unless minItems says otherwise (zod and Pydantic tuples
+            // are exact): stricter than JSON Schema, never looser.
+            n.min_items = static_cast<int32_t>(n.prefix_items.size());
         }
         if (schema.contains("items") && schema["items"].is_array()) {
             // Draft-07 tuples (what zod-to-json-schema writes): items is the list, additionalItems the rest

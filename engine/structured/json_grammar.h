@@ -8,7 +8,8 @@
 // top-level value, so that the document ends exactly where the value does). Object keys may come in any
 // order; each at most once. Strings may not hold \u escapes of surrogates (D800-DFFF): raw UTF-8 reaches
 // every character, and a lone surrogate is not valid Unicode text. Enum / const values match their compact
-// serialization (nlohmann dump()).
+// serialization (nlohmann dump()). Tuples (prefixItems, or draft-07 item lists) expect every listed item
+// unless minItems says otherwise, as zod's and Pydantic's tuples do.
 #pragma once
 
 #include <cstdint>

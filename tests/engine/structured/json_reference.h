@@ -85,7 +85,7 @@ inline bool validates(const Json& v, const Json& schema, const Json& root) {
             const Json item = i < prefix.size() ? prefix[i] : schema.value("items", Json(true));
             if (!validates(v[i], item, root)) return false;
         }
-        if (v.size() < schema.value("minItems", size_t(0))) return false;
+        if (v.size() < schema.value("minItems", prefix.size())) return false;  // tuples are exact
         if (schema.contains("maxItems") && v.size() > schema["maxItems"].get<size_t>()) return false;
         return true;
     }
@@ -204,7 +204,7 @@ private:
         if (type == "array") {
             const Json prefix = s.value("prefixItems", Json::array());
             const bool more = !(s.contains("items") && s["items"].is_boolean() && !s["items"].get<bool>());
-            const int low = s.value("minItems", 0);
+            const int low = s.value("minItems", int(prefix.size()));  // tuples are exact (json_grammar.h)
             int high = low + (depth < 3 ? 3 : 0);
             if (s.contains("maxItems")) high = std::min(high, s["maxItems"].get<int>());
             if (!more) high = std::min(high, int(prefix.size()));
