@@ -51,7 +51,7 @@ BatchInputs build_batch_inputs(const ScheduledBatch& batch, int block_size) {
 
         in.sample.push_back(e.sample ? 1 : 0);
         in.sampling.push_back(SequenceSampling{&seq.sampling, seq.num_output_tokens(), seq.prompt_token_ids(),
-                                               seq.output_token_ids()});
+                                               seq.output_token_ids(), seq.constraint.get()});
     }
     return in;
 }

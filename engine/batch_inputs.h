@@ -15,12 +15,18 @@
 
 namespace gptoss {
 
+namespace structured {
+class ConstraintState;  // engine/structured/harmony_constraint.h
+}
+
 // Sampling inputs of one sequence for this step.
 struct SequenceSampling {
     const SamplingParams* params = nullptr;  // valid during execute()
     int32_t output_index = 0;                // how many tokens the sequence has generated (the RNG counter)
     std::span<const int32_t> prompt_tokens;  // for repetition_penalty
     std::span<const int32_t> output_tokens;  // for the penalties
+    // The sequence's structured-output position when params->constraint is set: the tokens it allows.
+    const structured::ConstraintState* constraint = nullptr;
 };
 
 struct BatchInputs {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -10,6 +11,10 @@
 namespace gptoss {
 
 using RequestId = uint64_t;
+
+namespace structured {
+class HarmonyConstraint;  // engine/structured/harmony_constraint.h
+}
 
 // Sampling semantics are defined once, in engine/sampler.h; every backend follows them.
 struct SamplingParams {
@@ -24,13 +29,18 @@ struct SamplingParams {
     uint64_t seed = 0;      // per-request stream; the engine picks one when the request has none
     bool logprobs = false;  // return the sampled token's logprob
     int top_logprobs = 0;   // and this many alternatives (0..20)
+    // Structured outputs: which tokens each step may sample (the final channel held to a JSON grammar).
+    // Shared by the request's sequences; each keeps its own position in it.
+    std::shared_ptr<const structured::HarmonyConstraint> constraint;
 
     bool is_greedy() const { return temperature <= 0.0f || top_k == 1; }
     bool uses_penalties() const {
         return presence_penalty != 0.0f || frequency_penalty != 0.0f || repetition_penalty != 1.0f;
     }
     // Features only the host sampler has; a GPU runner hands such sequences to it.
-    bool needs_host_sampler() const { return uses_penalties() || !logit_bias.empty(); }
+    bool needs_host_sampler() const {
+        return uses_penalties() || !logit_bias.empty() || constraint != nullptr;
+    }
 };
 
 struct StopCriteria {

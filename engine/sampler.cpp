@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/structured/harmony_constraint.h"
+
 namespace gptoss {
 
 namespace {
@@ -78,6 +80,17 @@ void apply_penalties(std::span<float> z, const SequenceSampling& s) {
     }
 }
 
+// Structured outputs: tokens the sequence's constraint does not allow can never be sampled.
+void apply_constraint(std::span<float> z, const SequenceSampling& s) {
+    if (s.constraint == nullptr) return;
+    const structured::TokenBitmask* allowed = s.constraint->allowed_tokens();
+    if (allowed == nullptr) return;
+    const float never = -std::numeric_limits<float>::infinity();
+    for (int32_t t = 0; t < static_cast<int32_t>(z.size()); ++t) {
+        if (!allowed->test(t)) z[t] = never;
+    }
+}
+
 int32_t argmax_lowest_id(std::span<const float> z) {
     int32_t best = 0;
     for (int32_t t = 1; t < static_cast<int32_t>(z.size()); ++t) {
@@ -131,6 +144,7 @@ int32_t sample_token(std::span<float> logits, const SequenceSampling& sampling, 
         lse = log_sum_exp(raw);
         fill_top_logprobs(raw, lse, p.top_logprobs, logprob);
     }
+    apply_constraint(logits, s);
     apply_penalties(logits, s);
     const int32_t token = p.is_greedy() ? argmax_lowest_id(logits) : sample_from(logits, s);
     if (want_logprobs) {

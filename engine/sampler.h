@@ -5,7 +5,8 @@
 // For one sequence with float32 logits z over the vocabulary:
 //  1. logprobs (when requested) are log_softmax of the raw model logits z, before any processing below;
 //     top_logprobs lists the most likely tokens, ties broken by the lower id.
-//  2. logit_bias: z[t] += bias.
+//  2. structured outputs: z[t] = -inf for tokens the sequence's constraint does not allow this step;
+//     logit_bias: z[t] += bias.
 //  3. repetition_penalty r over tokens in prompt + output: z[t] = z[t] > 0 ? z[t] / r : z[t] * r.
 //     frequency/presence over output tokens: z[t] -= count(t) * frequency + (count(t) > 0) * presence.
 //  4. greedy (temperature 0 or top_k 1): the argmax, lowest id on ties.

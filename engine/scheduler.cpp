@@ -136,6 +136,7 @@ std::vector<SequenceOutput> Scheduler::update(const ScheduledBatch& batch, const
         if (!entry.sample) continue;
         const int32_t token = output.sampled_tokens[s];
         seq.token_ids.push_back(token);
+        if (seq.constraint) seq.constraint->advance(token);
         const FinishReason reason = stop_reason(seq, token);
         const TokenLogprob* logprob = s < output.logprobs.size() ? &output.logprobs[s] : nullptr;
         outputs.push_back({entry.seq, token, logprob, reason});

@@ -10,6 +10,7 @@ Sequence::Sequence(Request request, uint64_t arrival_index)
       sampling(std::move(request.sampling)),
       stop(std::move(request.stop)),
       token_ids(std::move(request.prompt_token_ids)),
-      num_prompt_tokens(static_cast<int>(token_ids.size())) {}
+      num_prompt_tokens(static_cast<int>(token_ids.size())),
+      constraint(sampling.constraint ? sampling.constraint->start() : nullptr) {}
 
 }  // namespace gptoss

@@ -10,11 +10,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "engine/request.h"
+#include "engine/structured/harmony_constraint.h"
 
 namespace gptoss {
 
@@ -55,6 +57,9 @@ struct Sequence {
     int num_preemptions = 0;
     FinishReason finish_reason = FinishReason::kNone;
     std::optional<int32_t> stop_token;  // the stop token id that finished it
+
+    // Where the reply stands in sampling.constraint (null without one); advanced with every output token.
+    std::unique_ptr<structured::ConstraintState> constraint;
 
     SequenceBlocks blocks;
     std::vector<uint64_t> block_hashes;  // chained hashes of full logical blocks [0, block_hashes.size())

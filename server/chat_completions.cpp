@@ -9,6 +9,7 @@
 #include "server/chat_mapping.h"
 #include "server/errors.h"
 #include "server/routes.h"
+#include "server/structured_output.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gptoss {
@@ -231,6 +232,9 @@ void handle_chat_completions(ServerState& state, const RequestContext& context, 
     check_vocabulary_ids(request.params, *model.tokenizer);
 
     ChatPrompt prompt = render_chat_prompt(state, context, *model.tokenizer);
+    const auto constraint =
+        make_structured_constraint(chat_structured_output_request(body, prompt.tool_calls_allowed),
+                                   model.vocabulary, "response_format.json_schema.schema");
     int num_prompt_tokens = static_cast<int>(prompt.token_ids.size());
     int max_tokens =
         resolve_max_tokens(num_prompt_tokens, request.params, model.engine->max_model_len(), 0, "messages");
@@ -246,6 +250,7 @@ void handle_chat_completions(ServerState& state, const RequestContext& context, 
         r.sampling =
             make_sampling_params(request.params, model.generation_config, choice_seed(request.params, i),
                                  request.logprobs, request.top_logprobs);
+        r.sampling.constraint = constraint;
         r.stop.max_tokens = max_tokens;
         r.stop.stop_token_ids = prompt.stop_token_ids;
         for (int32_t id : request.params.stop_token_ids) r.stop.stop_token_ids.push_back(id);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "config/generation_config.h"
+#include "engine/structured/token_vocabulary.h"
 
 namespace gptoss {
 
@@ -54,6 +55,8 @@ struct ServingModel {
     std::vector<int32_t>
         eos_token_ids;    // /v1/completions stops on these (generation_config, else config.json)
     std::string backend;  // "cpu" | "cuda": part of system_fingerprint
+    // Token bytes for structured outputs; ServerState::set_model builds it from the tokenizer when unset.
+    std::shared_ptr<const structured::TokenVocabulary> vocabulary;
 };
 
 class HttpServer {

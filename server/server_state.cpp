@@ -18,6 +18,8 @@ ServerState::ServerState(HttpServerOptions options)
 }
 
 void ServerState::set_model(ServingModel model) {
+    if (!model.vocabulary && model.tokenizer)
+        model.vocabulary = structured::TokenVocabulary::from_tokenizer(*model.tokenizer);
     auto shared = std::make_shared<const ServingModel>(std::move(model));
     std::lock_guard lock(mutex_);
     model_ = std::move(shared);
