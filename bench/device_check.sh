@@ -143,7 +143,8 @@ phase_e2e() {
   ln -s "$bin/gptoss_scripted_server" "$build/tests/server/gptoss_scripted_server"
   ln -s "$(cat "$dev/fixtures_dir")" "$build/fixtures"
   step e2e_cuda 600 env GPTOSS_BUILD_DIR="$build" GPTOSS_E2E_BACKEND=cuda sh -c "cd $e2e && ./node --test \
-    --test-concurrency=1 --test-reporter=spec requests.test.mjs chat.test.mjs completions.test.mjs streams.test.mjs"
+    --test-concurrency=1 --test-reporter=spec requests.test.mjs chat.test.mjs completions.test.mjs streams.test.mjs \
+    responses.test.mjs"
   grep -E '^ℹ (tests|pass|fail) ' "$logs/e2e_cuda.log" | sed 's/^ℹ /[ e2e cuda ] /' > "$logs/e2e_cuda_summary.log"
 }
 
