@@ -40,7 +40,6 @@ class DecodeInputs {
 public:
     DecodeInputs(int max_seqs, int max_blocks);
 
-    int max_seqs() const { return max_seqs_; }
     // Whether `in` is a decode step these buffers can hold.
     bool holds(const BatchInputs& in) const;
     // Packs `in` padded to `bucket` rows (sampler rows `params`, one per sequence) into the pinned staging
