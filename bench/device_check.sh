@@ -58,7 +58,7 @@ setup() {
 
 phase_tests() {
   for t in "$bin"/cuda_*_test; do
-    step "$(basename "$t")" 600 "$t" --gtest_color=no
+    step "$(basename "$t")" 150 "$t" --gtest_color=no  # a hung kernel must not eat the whole call
   done
 }
 

@@ -33,6 +33,17 @@ void EngineConfig::validate() const {
     }
     if (cpu_threads < 0)
         throw ConfigError(fmt::format("--cpu-threads must not be negative, got {}", cpu_threads));
+    if (num_speculative_tokens < 0 || num_speculative_tokens > 16) {
+        throw ConfigError(
+            fmt::format("--num-speculative-tokens must be between 0 and 16, got {}", num_speculative_tokens));
+    }
+    if (spec_ngram_min < 1 || spec_ngram_max < spec_ngram_min) {
+        throw ConfigError(
+            fmt::format("--spec-ngram-min ({}) must be at least 1 and at most --spec-ngram-max ({})",
+                        spec_ngram_min, spec_ngram_max));
+    }
+    if (spec_max_num_seqs < 1)
+        throw ConfigError(fmt::format("--spec-max-num-seqs must be positive, got {}", spec_max_num_seqs));
 }
 
 void EngineConfig::register_flags(FlagSet& flags) {
@@ -55,6 +66,12 @@ void EngineConfig::register_flags(FlagSet& flags) {
     flags.add_int("max-queued-requests", &max_queued_requests,
                   "waiting requests beyond this are refused (HTTP 503)");
     flags.add_int("cpu-threads", &cpu_threads, "threads of the CPU backend (0 = all hardware threads)");
+    flags.add_int("num-speculative-tokens", &num_speculative_tokens,
+                  "speculative decoding: draft tokens per sequence and step from prompt lookup (0 = off)");
+    flags.add_int("spec-ngram-min", &spec_ngram_min, "speculative decoding: shortest n-gram matched");
+    flags.add_int("spec-ngram-max", &spec_ngram_max, "speculative decoding: longest n-gram matched");
+    flags.add_int("spec-max-num-seqs", &spec_max_num_seqs,
+                  "speculative decoding: only in steps with at most this many running sequences");
 }
 
 }  // namespace gptoss

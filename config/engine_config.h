@@ -20,6 +20,13 @@ struct EngineConfig {
     bool enforce_eager = false;      // CUDA: no graphs; decode steps launch the same kernels one by one
     int max_queued_requests = 1024;  // waiting requests beyond this are refused (HTTP 503)
     int cpu_threads = 0;             // CPU runner threads; 0 = all hardware threads
+    // Speculative decoding with prompt-lookup (n-gram) drafts: up to this many draft tokens per sequence and
+    // step (0 = off), matching the last n tokens for n from spec_ngram_max down to spec_ngram_min, only in
+    // steps where at most spec_max_num_seqs sequences run (beyond that verification costs throughput).
+    int num_speculative_tokens = 0;
+    int spec_ngram_min = 2;
+    int spec_ngram_max = 4;
+    int spec_max_num_seqs = 16;
 
     // Throws ConfigError naming the offending setting.
     void validate() const;

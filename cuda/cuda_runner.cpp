@@ -134,7 +134,7 @@ public:
         GPTOSS_CUDA_CHECK(cudaSetDevice(device_));
         validate_batch_inputs(in, config_, kv_->layout());
         StepOutput out;
-        out.sampled_tokens.assign(in.num_seqs, -1);
+        out.sampled_tokens.assign(in.num_sampled_rows(), -1);
         if (in.num_tokens == 0) return out;
         if (decode_inputs_->holds(in)) return execute_decode(in);
 
@@ -536,13 +536,12 @@ private:
         }
         GPTOSS_CUDA_CHECK(cudaStreamSynchronize(stream_));
 
-        if (plan.any_logprobs) out.logprobs.resize(in.num_seqs);
+        if (plan.any_logprobs) out.logprobs.resize(in.num_sampled_rows());
         for (int i = 0; i < plan.num_gpu_sampled; ++i) {
-            const int s = plan.row_seq[i];
-            out.sampled_tokens[s] = tokens[i];
-            const SamplingParams& params = *in.sampling[s].params;
-            if (!params.logprobs) continue;
-            TokenLogprob& lp = out.logprobs[s];
+            const int r = plan.row_sampled[i];
+            out.sampled_tokens[r] = tokens[i];
+            if (!in.sampling[in.sample_seq[r]].params->logprobs) continue;
+            TokenLogprob& lp = out.logprobs[r];
             lp.token = tokens[i];
             lp.logprob = token_logprobs[i];
             const int n = plan.gpu_params[i].num_top_logprobs;
@@ -551,11 +550,12 @@ private:
                                   top_logprobs[static_cast<size_t>(i) * kMaxTopLogprobs + j]});
         }
         for (int i = plan.num_gpu_sampled; i < plan.num_sampled; ++i) {
-            const int s = plan.row_seq[i];
+            const int r = plan.row_sampled[i];
             std::span<float> row(host_rows.data() + static_cast<size_t>(i - plan.num_gpu_sampled) * V, V);
-            const bool wants_logprobs = in.sampling[s].params->logprobs;
-            out.sampled_tokens[s] =
-                sample_token(row, in.sampling[s], wants_logprobs ? &out.logprobs[s] : nullptr);
+            SequenceSampling sampling = in.sampling[in.sample_seq[r]];
+            sampling.output_index = in.row_output_index(r);
+            out.sampled_tokens[r] =
+                sample_token(row, sampling, sampling.params->logprobs ? &out.logprobs[r] : nullptr);
         }
     }
 

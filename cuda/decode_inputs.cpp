@@ -69,9 +69,9 @@ bool DecodeInputs::holds(const BatchInputs& in) const {
     if (!in.logits_token_indices.empty() || in.full_table_stride > max_blocks_ ||
         in.window_table_stride > max_blocks_)
         return false;
+    // One token and one sampled row per sequence (so row r is sequence r's token r).
     for (int s = 0; s < in.num_seqs; ++s)
-        if (in.query_start[s + 1] - in.query_start[s] != 1 || in.sample.empty() || !in.sample[s])
-            return false;
+        if (in.query_start[s + 1] - in.query_start[s] != 1 || in.num_sampled(s) != 1) return false;
     return true;
 }
 

@@ -61,26 +61,24 @@ StepPlan make_step_plan(const BatchInputs& in, const ModelConfig& config, int nu
         choose_attention_splits(num_tiles, config.num_key_value_heads, longest_window, num_sms, in.num_tokens,
                                 config.num_attention_heads, config.head_dim, split_capacity);
 
-    // Sampled rows: GPU ones first, then host ones; each is the sequence's last token of this step.
-    std::vector<int32_t> host_rows, host_seqs;
-    for (int s = 0; s < in.num_seqs; ++s) {
-        if (in.sample.empty() || !in.sample[s]) continue;
-        const SequenceSampling& sampling = in.sampling[s];
-        const SamplingParams& params = *sampling.params;
+    // Sampled rows: GPU ones first, then host ones, each at its BatchInputs row's token.
+    std::vector<int32_t> host_tokens, host_rows;
+    for (int r = 0; r < in.num_sampled_rows(); ++r) {
+        const SamplingParams& params = *in.sampling[in.sample_seq[r]].params;
         plan.any_logprobs |= params.logprobs;
-        const int32_t last_token = in.query_start[s + 1] - 1;
+        const int32_t token = in.sample_token_index[r];
         if (params.needs_host_sampler()) {
-            host_rows.push_back(last_token);
-            host_seqs.push_back(s);
+            host_tokens.push_back(token);
+            host_rows.push_back(r);
             continue;
         }
-        plan.gpu_params.push_back(gpu_sampling_row(params, sampling.output_index));
-        plan.row_token.push_back(last_token);
-        plan.row_seq.push_back(s);
+        plan.gpu_params.push_back(gpu_sampling_row(params, in.row_output_index(r)));
+        plan.row_token.push_back(token);
+        plan.row_sampled.push_back(r);
     }
     plan.num_gpu_sampled = static_cast<int>(plan.row_token.size());
-    plan.row_token.insert(plan.row_token.end(), host_rows.begin(), host_rows.end());
-    plan.row_seq.insert(plan.row_seq.end(), host_seqs.begin(), host_seqs.end());
+    plan.row_token.insert(plan.row_token.end(), host_tokens.begin(), host_tokens.end());
+    plan.row_sampled.insert(plan.row_sampled.end(), host_rows.begin(), host_rows.end());
     plan.num_sampled = static_cast<int>(plan.row_token.size());
     plan.row_token.insert(plan.row_token.end(), in.logits_token_indices.begin(),
                           in.logits_token_indices.end());

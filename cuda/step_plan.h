@@ -35,8 +35,8 @@ struct StepPlan {
     int window_splits = 1;
     // Logits rows, in this order: [0, num_gpu_sampled) sampled on the GPU, [num_gpu_sampled, num_sampled)
     // sampled on the host (penalties, logit_bias), then one row per logits_token_indices entry.
-    std::vector<int32_t> row_token;  // [rows] flat token index of each logits row
-    std::vector<int32_t> row_seq;    // [num_sampled] sequence of each sampled row
+    std::vector<int32_t> row_token;    // [rows] flat token index of each logits row
+    std::vector<int32_t> row_sampled;  // [num_sampled] BatchInputs sampled row of each logits row
     int num_gpu_sampled = 0;
     int num_sampled = 0;
     std::vector<SamplingRowParams> gpu_params;  // [num_gpu_sampled]

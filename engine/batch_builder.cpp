@@ -31,7 +31,7 @@ BatchInputs build_batch_inputs(const ScheduledBatch& batch, int block_size) {
         const int start = seq.num_computed_tokens;
         for (int p = start; p < start + e.num_new_tokens; ++p) {
             const int b = p / block_size, offset = p % block_size;
-            in.token_ids.push_back(seq.token_ids[size_t(p)]);
+            in.token_ids.push_back(seq.token_at(p));
             in.positions.push_back(p);
             in.full_slot_mapping.push_back(b < static_cast<int>(blocks.full.size())
                                                ? int64_t(blocks.full[size_t(b)]) * block_size + offset
@@ -49,9 +49,10 @@ BatchInputs build_batch_inputs(const ScheduledBatch& batch, int block_size) {
         std::copy(blocks.window.begin() + blocks.window_first, blocks.window.end(),
                   in.window_block_table.begin() + ptrdiff_t(s) * in.window_table_stride);
 
-        in.sample.push_back(e.sample ? 1 : 0);
-        in.sampling.push_back(SequenceSampling{&seq.sampling, seq.num_output_tokens(), seq.prompt_token_ids(),
-                                               seq.output_token_ids(), seq.constraint.get()});
+        in.add_sequence_sampling(
+            SequenceSampling{&seq.sampling, seq.num_output_tokens(), seq.prompt_token_ids(),
+                             seq.output_token_ids(), seq.constraint.get()},
+            e.num_sampled_rows());
     }
     return in;
 }

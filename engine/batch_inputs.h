@@ -24,7 +24,7 @@ struct SequenceSampling {
     const SamplingParams* params = nullptr;  // valid during execute()
     int32_t output_index = 0;                // how many tokens the sequence has generated (the RNG counter)
     std::span<const int32_t> prompt_tokens;  // for repetition_penalty
-    std::span<const int32_t> output_tokens;  // for the penalties
+    std::span<const int32_t> output_tokens;  // for the penalties (draft rows: no penalties, see Speculator)
     // The sequence's structured-output position when params->constraint is set: the tokens it allows.
     const structured::ConstraintState* constraint = nullptr;
 };
@@ -52,16 +52,36 @@ struct BatchInputs {
     std::vector<int32_t> window_block_table;   // [S, window_table_stride]; -1 where absent
     std::vector<int64_t> window_slot_mapping;  // [T]
 
-    // Sampling: sequences whose last scheduled token ends their known tokens get one new token.
-    std::vector<uint8_t> sample;             // [S] 1 = sample after this step
-    std::vector<SequenceSampling> sampling;  // [S]
+    // Sampling inputs of every sequence, and the rows sampled. Sequence s samples rows [sample_start[s],
+    // sample_start[s + 1]): none (a prefill chunk that stops short of its last known token), one (its last
+    // token: the next token) or 1 + k (its last known token and the k draft tokens after it, verified in
+    // one pass). Row j of sequence s is the distribution after its j-th token from the end of those, at flat
+    // token index sample_token_index[row], sampled as output token sampling[s].output_index + j. Empty
+    // sample_start: nothing samples (scoring).
+    std::vector<SequenceSampling> sampling;   // [S]
+    std::vector<int32_t> sample_start;        // [S + 1]
+    std::vector<int32_t> sample_seq;          // [R] sequence of each row
+    std::vector<int32_t> sample_token_index;  // [R]
     // Rows of the flat token array whose full logits the caller wants back (scoring); usually empty.
     std::vector<int32_t> logits_token_indices;
+
+    int num_sampled_rows() const { return sample_start.empty() ? 0 : sample_start.back(); }
+    int num_sampled(int s) const {
+        return sample_start.empty() ? 0 : sample_start[size_t(s) + 1] - sample_start[size_t(s)];
+    }
+    // The RNG counter of row r (its output token index).
+    int32_t row_output_index(int r) const {
+        const int s = sample_seq[size_t(r)];
+        return sampling[size_t(s)].output_index + (r - sample_start[size_t(s)]);
+    }
+    // Appends the next sequence's sampling inputs and its `num_rows` sampled rows (its last scheduled
+    // tokens); call once per sequence in batch order, after its tokens are in query_start.
+    void add_sequence_sampling(const SequenceSampling& sampling, int num_rows);
 };
 
 struct StepOutput {
-    std::vector<int32_t> sampled_tokens;  // [S]; -1 where sample[s] == 0
-    std::vector<TokenLogprob> logprobs;   // [S] when any sequence asked for logprobs, else empty
+    std::vector<int32_t> sampled_tokens;  // [R] one per sampled row
+    std::vector<TokenLogprob> logprobs;   // [R] when any row asked for logprobs, else empty
     std::vector<float> logits;            // [logits_token_indices.size(), V] float32, row-major
 };
 

@@ -103,14 +103,28 @@ void validate_batch_inputs(const BatchInputs& in, const ModelConfig& config, con
                          in.window_first_block[s], first_key / BS, highest / BS, layout.num_window_blocks);
         }
     }
-    if (!in.sample.empty()) {
-        check_size("sample", in.sample.size(), S);
+    if (!in.sample_start.empty()) {
+        check_size("sample_start", in.sample_start.size(), static_cast<size_t>(S) + 1);
+        check_size("sampling", in.sampling.size(), S);
+        if (in.sample_start[0] != 0) fail("sample_start must start at 0");
+        const int R = std::max(in.sample_start[S], 0);
+        check_size("sample_seq", in.sample_seq.size(), R);
+        check_size("sample_token_index", in.sample_token_index.size(), R);
         for (int s = 0; s < S; ++s) {
-            if (!in.sample[s]) continue;
-            if (in.query_start[s + 1] == in.query_start[s])
-                fail(fmt::format("sequence {} samples without tokens", s));
-            if (in.sampling.size() != static_cast<size_t>(S) || !in.sampling[s].params) {
-                fail(fmt::format("sequence {} samples but has no sampling params", s));
+            const int count = in.sample_start[s + 1] - in.sample_start[s];
+            const int end = in.query_start[s + 1];
+            if (count < 0 || count > end - in.query_start[s]) {
+                fail(fmt::format("sequence {} samples {} rows but has {} tokens", s, count,
+                                 end - in.query_start[s]));
+            }
+            if (count > 0 && !in.sampling[s].params)
+                fail(fmt::format("sequence {} samples without params", s));
+            for (int j = 0; j < count; ++j) {
+                const int r = in.sample_start[s] + j;
+                if (in.sample_seq[r] != s || in.sample_token_index[r] != end - count + j) {
+                    fail(fmt::format("sampled row {} is not row {} of sequence {}'s last {} tokens", r, j, s,
+                                     count));
+                }
             }
         }
     }

@@ -18,6 +18,7 @@
 #include "engine/output_processor.h"
 #include "engine/request_queue.h"
 #include "engine/scheduler.h"
+#include "engine/speculative/speculator.h"
 #include "engine/token_stream.h"
 
 namespace gptoss {
@@ -31,21 +32,21 @@ KvCachePlan plan_for(const EngineConfig& config, const ModelRunner& runner) {
 
 // The runner's result must match the batch before the scheduler trusts it.
 void check_step_output(const BatchInputs& in, const StepOutput& out, int32_t vocab_size) {
-    if (out.sampled_tokens.size() != size_t(in.num_seqs)) {
-        throw std::runtime_error(fmt::format("the runner returned {} sampled tokens for {} sequences",
-                                             out.sampled_tokens.size(), in.num_seqs));
+    const int R = in.num_sampled_rows();
+    if (out.sampled_tokens.size() != size_t(R)) {
+        throw std::runtime_error(fmt::format("the runner returned {} sampled tokens for {} sampled rows",
+                                             out.sampled_tokens.size(), R));
     }
     bool want_logprobs = false;
-    for (int s = 0; s < in.num_seqs; ++s) {
-        if (!in.sample[size_t(s)]) continue;
-        const int32_t token = out.sampled_tokens[size_t(s)];
+    for (int r = 0; r < R; ++r) {
+        const int32_t token = out.sampled_tokens[size_t(r)];
         if (token < 0 || token >= vocab_size) {
             throw std::runtime_error(
                 fmt::format("the runner sampled token {} outside the vocabulary", token));
         }
-        want_logprobs = want_logprobs || in.sampling[size_t(s)].params->logprobs;
+        want_logprobs = want_logprobs || in.sampling[size_t(in.sample_seq[size_t(r)])].params->logprobs;
     }
-    if (want_logprobs && out.logprobs.size() != size_t(in.num_seqs)) {
+    if (want_logprobs && out.logprobs.size() != size_t(R)) {
         throw std::runtime_error("the runner returned no logprobs although a sequence asked for them");
     }
 }
@@ -55,7 +56,7 @@ void check_step_output(const BatchInputs& in, const StepOutput& out, int32_t voc
 class Engine::Impl {
 public:
     Impl(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
-         std::shared_ptr<const Tokenizer> tokenizer)
+         std::shared_ptr<const Tokenizer> tokenizer, std::shared_ptr<const DraftProposer> draft_proposer)
         : config_(config),
           runner_(std::move(runner)),
           tokenizer_(std::move(tokenizer)),
@@ -65,7 +66,8 @@ public:
           scheduler_(
               SchedulerConfig{config_.max_num_seqs, config_.max_num_batched_tokens, plan_.max_model_len},
               kv_),
-          queue_(config_.max_queued_requests) {
+          queue_(config_.max_queued_requests),
+          speculator_(config_, std::move(draft_proposer)) {
         runner_->allocate_kv_cache(plan_.layout);
         log_capacity();
         publish_stats();
@@ -225,6 +227,7 @@ private:
     }
 
     void step() {
+        speculator_.propose(scheduler_.running());
         ScheduledBatch batch = scheduler_.schedule();
         queue_.set_num_scheduler_waiting(scheduler_.num_waiting());  // admitted ones no longer wait
         if (batch.empty()) {
@@ -267,7 +270,7 @@ private:
             auto it = active_.find(o.seq->id);
             if (it == active_.end()) continue;
             Active& a = it->second;
-            std::optional<TokenEvent> event = a.output.on_token(*o.seq, o.token, o.logprob);
+            std::optional<TokenEvent> event = a.output.on_token(*o.seq, o.token, o.logprob, o.finish_reason);
             if (a.output.stopped_by_string()) scheduler_.finish(*o.seq, FinishReason::kStop);
             if (!event) continue;
             const bool finished = event->finished;
@@ -290,6 +293,8 @@ private:
         stats_.prefix_cache_queries = u.prefix_cache_queries;
         stats_.prefix_cache_hits = u.prefix_cache_hits;
         stats_.num_preemptions = scheduler_.num_preemptions();
+        stats_.spec_draft_tokens_total = scheduler_.num_draft_tokens();
+        stats_.spec_accepted_tokens_total = scheduler_.num_accepted_draft_tokens();
         stats_.prompt_tokens_total = prompt_tokens_total_;
         stats_.generation_tokens_total = generation_tokens_total_;
         stats_.num_steps = num_steps_;
@@ -303,6 +308,7 @@ private:
     KvCacheManager kv_;
     Scheduler scheduler_;
     RequestQueue queue_;
+    const Speculator speculator_;
 
     // Engine thread only.
     std::unordered_map<RequestId, Active> active_;
@@ -315,9 +321,11 @@ private:
 };
 
 Engine::Engine(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
-               std::shared_ptr<const Tokenizer> tokenizer) {
+               std::shared_ptr<const Tokenizer> tokenizer,
+               std::shared_ptr<const DraftProposer> draft_proposer) {
     if (!runner) throw std::invalid_argument("Engine: no model runner");
-    impl_ = std::make_unique<Impl>(config, std::move(runner), std::move(tokenizer));
+    impl_ =
+        std::make_unique<Impl>(config, std::move(runner), std::move(tokenizer), std::move(draft_proposer));
 }
 
 Engine::~Engine() = default;

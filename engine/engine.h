@@ -15,6 +15,7 @@
 #include "config/engine_config.h"
 #include "engine/model_runner.h"
 #include "engine/request.h"
+#include "engine/speculative/draft_proposer.h"
 
 namespace gptoss {
 
@@ -54,7 +55,9 @@ struct EngineStats {
     uint64_t prompt_tokens_total = 0;  // prompt tokens computed (not cached)
     uint64_t generation_tokens_total = 0;
     uint64_t num_steps = 0;
-    uint64_t step_tokens_total = 0;  // tokens processed over all steps
+    uint64_t step_tokens_total = 0;           // tokens processed over all steps
+    uint64_t spec_draft_tokens_total = 0;     // draft tokens verified (speculative decoding)
+    uint64_t spec_accepted_tokens_total = 0;  // of which accepted
 };
 
 // What fits in the KV budget, logged at start.
@@ -69,9 +72,11 @@ struct KvCapacity {
 
 class Engine {
 public:
-    // Sizes and allocates the KV cache, then starts the engine thread.
+    // Sizes and allocates the KV cache, then starts the engine thread. `draft_proposer` replaces prompt
+    // lookup as the source of draft tokens when config.num_speculative_tokens > 0 (null: prompt lookup).
     Engine(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
-           std::shared_ptr<const Tokenizer> tokenizer);
+           std::shared_ptr<const Tokenizer> tokenizer,
+           std::shared_ptr<const DraftProposer> draft_proposer = nullptr);
     ~Engine();  // aborts what is left and joins the thread
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;

@@ -177,6 +177,20 @@ void KvCacheManager::on_tokens_computed(Sequence& seq) {
     if (has_window_pool()) release_window_behind(seq, seq.num_computed_tokens);
 }
 
+void KvCacheManager::release_tail(Sequence& seq) {
+    const size_t keep = size_t(ceil_div(seq.num_tokens(), spec_.block_size));
+    SequenceBlocks& blocks = seq.blocks;
+    while (blocks.full.size() > keep) {
+        full_.release(blocks.full.back());
+        blocks.full.pop_back();
+    }
+    while (blocks.window.size() > keep) {
+        if (static_cast<int>(blocks.window.size()) > blocks.window_first)
+            window_.release(blocks.window.back());
+        blocks.window.pop_back();
+    }
+}
+
 void KvCacheManager::free(Sequence& seq) {
     SequenceBlocks& blocks = seq.blocks;
     for (auto it = blocks.full.rbegin(); it != blocks.full.rend(); ++it) full_.release(*it);
@@ -207,8 +221,9 @@ std::string KvCacheManager::verify(std::span<const Sequence* const> holders) con
         if (blocks.empty()) continue;
         const int num_blocks =
             static_cast<int>(spec_.has_full_layers ? blocks.full.size() : blocks.window.size());
-        if (num_blocks < ceil_div(seq->num_computed_tokens, B) ||
-            num_blocks > ceil_div(seq->num_tokens(), B)) {
+        // Between schedule() and update() a sequence may also hold pages for its draft tokens.
+        const int most_tokens = seq->num_tokens() + static_cast<int>(seq->draft_tokens.size());
+        if (num_blocks < ceil_div(seq->num_computed_tokens, B) || num_blocks > ceil_div(most_tokens, B)) {
             return where("block list length does not match its token counts");
         }
         for (int32_t id : blocks.full) {

@@ -75,6 +75,10 @@ public:
     // releases windowed blocks behind the window (released blocks stay in the cache index while free).
     void on_tokens_computed(Sequence& seq);
 
+    // Releases the blocks past ceil(num_tokens / block_size): those allocated for draft tokens that were
+    // rejected (their slots were never computed from the sequence's real tokens and are not cached).
+    void release_tail(Sequence& seq);
+
     // Releases every block of the sequence (tail first, so a prefix's first blocks are evicted last).
     void free(Sequence& seq);
 

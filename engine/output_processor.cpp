@@ -61,7 +61,7 @@ TokenEvent OutputProcessor::release(const Sequence& seq, size_t num_text_bytes, 
 }
 
 std::optional<TokenEvent> OutputProcessor::on_token(const Sequence& seq, int32_t token,
-                                                    const TokenLogprob* logprob) {
+                                                    const TokenLogprob* logprob, FinishReason finish) {
     if (finished_) throw std::logic_error("OutputProcessor: token after the end of the stream");
     if (decoder_) held_text_ += decoder_->push(token);
     TokenLogprob lp = logprob != nullptr ? *logprob : TokenLogprob{token, 0.0f, {}};
@@ -81,12 +81,12 @@ std::optional<TokenEvent> OutputProcessor::on_token(const Sequence& seq, int32_t
         finished_ = true;
         return event;
     }
-    if (seq.finish_reason != FinishReason::kNone) {
+    if (finish != FinishReason::kNone) {
         if (decoder_) held_text_ += decoder_->flush();
         TokenEvent event = release(seq, held_text_.size(), /*all_tokens=*/true);
         event.finished = true;
-        event.finish_reason = seq.finish_reason;
-        event.stop_token = seq.stop_token;
+        event.finish_reason = finish;
+        if (finish == FinishReason::kStop) event.stop_token = token;
         finished_ = true;
         return event;
     }

@@ -27,9 +27,12 @@ public:
     // tokenizer may be null: no text, and the request must have no stop strings.
     OutputProcessor(std::shared_ptr<const Tokenizer> tokenizer, const StopCriteria& stop, bool want_logprobs);
 
-    // One new token of `seq` (already appended by the Scheduler, whose verdict is seq.finish_reason).
-    // Returns the event to send, if anything is released. Check stopped_by_string() afterwards.
-    std::optional<TokenEvent> on_token(const Sequence& seq, int32_t token, const TokenLogprob* logprob);
+    // One new token of `seq` (already appended by the Scheduler, whose verdict on this token is `finish`:
+    // kStop for a stop token, kLength, else kNone; a step may append several tokens, so the sequence's own
+    // finish_reason may belong to a later one). Returns the event to send, if anything is released. Check
+    // stopped_by_string() afterwards.
+    std::optional<TokenEvent> on_token(const Sequence& seq, int32_t token, const TokenLogprob* logprob,
+                                       FinishReason finish);
     // The request ends without a new token (abort, error): releases what is held.
     TokenEvent on_finish(const Sequence& seq, FinishReason reason, std::string error = {});
 

@@ -13,6 +13,10 @@ struct ScheduledSequence {
     std::shared_ptr<Sequence> seq;
     int num_new_tokens = 0;  // tokens [seq->num_computed_tokens, + num_new_tokens) are computed this step
     bool sample = false;     // the chunk ends at the last known token: a new token is sampled
+    // The chunk's last num_draft_tokens tokens are seq->draft_tokens (then it is one token behind plus its
+    // drafts, and sample is set): 1 + num_draft_tokens rows are sampled and the longest agreeing prefix kept.
+    int num_draft_tokens = 0;
+    int num_sampled_rows() const { return sample ? 1 + num_draft_tokens : 0; }
 };
 
 struct ScheduledBatch {

@@ -42,6 +42,7 @@ void Scheduler::add(std::shared_ptr<Sequence> seq) {
 
 void Scheduler::preempt(Sequence& seq) {
     kv_.free(seq);
+    seq.draft_tokens.clear();
     seq.num_computed_tokens = 0;
     seq.status = SequenceStatus::kWaiting;
     ++seq.num_preemptions;
@@ -51,22 +52,29 @@ void Scheduler::preempt(Sequence& seq) {
 ScheduledBatch Scheduler::schedule() {
     ScheduledBatch batch;
     int budget = config_.max_num_batched_tokens;
-    auto add_entry = [&](const std::shared_ptr<Sequence>& seq, int num_new) {
-        batch.entries.push_back({seq, num_new, seq->num_computed_tokens + num_new == seq->num_tokens()});
+    auto add_entry = [&](const std::shared_ptr<Sequence>& seq, int num_new, int num_drafts) {
+        const bool sample = seq->num_computed_tokens + num_new - num_drafts == seq->num_tokens();
+        batch.entries.push_back({seq, num_new, sample, num_drafts});
         batch.num_tokens += num_new;
         budget -= num_new;
     };
 
-    // Running sequences: decodes (one token behind) first, then prefill chunks.
+    // Running sequences: decodes (one token behind, with their drafts) first, then prefill chunks.
     for (int pass = 0; pass < 2; ++pass) {
         const bool decodes = pass == 0;
         for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
             std::shared_ptr<Sequence> seq = running_[i];
             const int remaining = seq->num_uncomputed_tokens();
             if ((remaining == 1) != decodes) continue;
-            const int num_new = std::min(remaining, budget);
+            int num_drafts = decodes ? usable_drafts(*seq, budget - 1) : 0;
+            int num_new = std::min(remaining, budget) + num_drafts;
             bool preempted_self = false;
             while (!kv_.allocate_slots(*seq, num_new)) {
+                if (num_drafts > 0) {  // drafts never cost another sequence its pages
+                    num_new -= num_drafts;
+                    num_drafts = 0;
+                    continue;
+                }
                 std::shared_ptr<Sequence> victim = running_.back();
                 running_.pop_back();
                 // A decode scheduled in the first pass gives its tokens back.
@@ -85,7 +93,7 @@ ScheduledBatch Scheduler::schedule() {
                     break;
                 }
             }
-            if (!preempted_self) add_entry(seq, num_new);
+            if (!preempted_self) add_entry(seq, num_new, num_drafts);
         }
     }
 
@@ -104,7 +112,7 @@ ScheduledBatch Scheduler::schedule() {
         }
         seq->status = SequenceStatus::kRunning;
         running_.push_back(seq);
-        add_entry(seq, num_new);
+        add_entry(seq, num_new, 0);
     }
     return batch;
 }
@@ -118,30 +126,74 @@ FinishReason Scheduler::stop_reason(const Sequence& seq, int32_t token) const {
     return FinishReason::kNone;
 }
 
+int Scheduler::usable_drafts(const Sequence& seq, int budget) const {
+    // Every verified draft may add a token: stay within max_tokens and max_model_len with the extra one.
+    const int room =
+        std::min(seq.stop.max_tokens - seq.num_output_tokens(), config_.max_model_len - seq.num_tokens());
+    return std::clamp(std::min(static_cast<int>(seq.draft_tokens.size()), budget), 0, std::max(0, room - 1));
+}
+
 std::vector<SequenceOutput> Scheduler::update(const ScheduledBatch& batch, const StepOutput& output) {
     // Check the whole output before changing anything.
-    for (size_t s = 0; s < batch.entries.size(); ++s) {
-        if (!batch.entries[s].sample) continue;
-        if (s >= output.sampled_tokens.size() || output.sampled_tokens[s] < 0) {
-            throw std::invalid_argument(fmt::format("step output has no sampled token for batch row {}", s));
-        }
+    int num_rows = 0;
+    for (const ScheduledSequence& entry : batch.entries) num_rows += entry.num_sampled_rows();
+    if (output.sampled_tokens.size() != size_t(num_rows)) {
+        throw std::invalid_argument(fmt::format("step output has {} sampled tokens for {} sampled rows",
+                                                output.sampled_tokens.size(), num_rows));
+    }
+    for (int r = 0; r < num_rows; ++r) {
+        if (output.sampled_tokens[size_t(r)] < 0)
+            throw std::invalid_argument(fmt::format("step output has no sampled token for row {}", r));
     }
     std::vector<SequenceOutput> outputs;
-    for (size_t s = 0; s < batch.entries.size(); ++s) {
-        const ScheduledSequence& entry = batch.entries[s];
+    int row = 0;
+    for (const ScheduledSequence& entry : batch.entries) {
+        const int first_row = row;
+        row += entry.num_sampled_rows();
         Sequence& seq = *entry.seq;
+        const std::vector<int32_t> drafts = std::move(seq.draft_tokens);
+        seq.draft_tokens.clear();
         if (seq.status != SequenceStatus::kRunning) continue;
-        seq.num_computed_tokens += entry.num_new_tokens;
+        if (!entry.sample) {
+            seq.num_computed_tokens += entry.num_new_tokens;
+            kv_.on_tokens_computed(seq);
+            continue;
+        }
+        // Row j verifies draft j: the tokens sampled agree with the drafts up to the first difference, which
+        // is itself a sample of the model (the correction), as is the token after the last draft (the bonus).
+        // A stop token ends the run early (usable_drafts keeps the lengths in bounds).
+        const auto& stops = seq.stop.stop_token_ids;
+        int num_emitted = 0;
+        for (int j = 0; j <= entry.num_draft_tokens; ++j) {
+            const int32_t token = output.sampled_tokens[size_t(first_row + j)];
+            ++num_emitted;
+            if (j == entry.num_draft_tokens || token != drafts[size_t(j)]) break;
+            if (std::find(stops.begin(), stops.end(), token) != stops.end()) break;
+        }
+        FinishReason reason = FinishReason::kNone;
+        for (int j = 0; j < num_emitted && reason == FinishReason::kNone; ++j) {
+            const int r = first_row + j;
+            const int32_t token = output.sampled_tokens[size_t(r)];
+            seq.token_ids.push_back(token);
+            if (seq.constraint) seq.constraint->advance(token);
+            reason = stop_reason(seq, token);
+            const TokenLogprob* logprob =
+                size_t(r) < output.logprobs.size() ? &output.logprobs[size_t(r)] : nullptr;
+            outputs.push_back({entry.seq, token, logprob, reason});
+            if (reason == FinishReason::kStop) seq.stop_token = token;
+        }
+        // The K/V of the accepted drafts were computed from the right tokens; those after them are discarded.
+        seq.num_computed_tokens += entry.num_new_tokens - entry.num_draft_tokens + (num_emitted - 1);
+        seq.speculation.num_drafted += entry.num_draft_tokens;
+        seq.speculation.num_accepted += num_emitted - 1;
+        num_draft_tokens_ += uint64_t(entry.num_draft_tokens);
+        num_accepted_draft_tokens_ += uint64_t(num_emitted - 1);
         kv_.on_tokens_computed(seq);
-        if (!entry.sample) continue;
-        const int32_t token = output.sampled_tokens[s];
-        seq.token_ids.push_back(token);
-        if (seq.constraint) seq.constraint->advance(token);
-        const FinishReason reason = stop_reason(seq, token);
-        const TokenLogprob* logprob = s < output.logprobs.size() ? &output.logprobs[s] : nullptr;
-        outputs.push_back({entry.seq, token, logprob, reason});
-        if (reason == FinishReason::kStop) seq.stop_token = token;
-        if (reason != FinishReason::kNone) finish(seq, reason);
+        if (reason != FinishReason::kNone) {
+            finish(seq, reason);
+        } else if (entry.num_draft_tokens > 0) {
+            kv_.release_tail(seq);
+        }
     }
     return outputs;
 }

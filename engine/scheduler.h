@@ -2,13 +2,15 @@
 //
 // One step = a token budget shared by every scheduled sequence; there is no prefill or decode phase: each
 // sequence moves num_computed_tokens towards num_tokens. Order within a step: running sequences first -
-// those one token behind (decodes), then those with more to compute (prefill chunks, cut to the remaining
-// budget) - then waiting sequences in arrival order (FCFS: the head of the queue blocks the rest), up to
-// max_num_seqs running. Pages come from the KvCacheManager all or nothing; when a running sequence cannot
-// get its pages, the newest running sequence is preempted (pages freed, num_computed_tokens = 0, output kept)
-// and put back at the head of the waiting queue, repeatedly, until the allocation succeeds or the sequence
-// itself is the newest. No new sequence is admitted in a step that preempted. The oldest running sequence is
-// never preempted while another runs, so every sequence finishes (no starvation).
+// those one token behind (decodes, each with the draft tokens it carries for speculative decoding, as many as
+// the budget and its page allocation allow: drafts never preempt), then those with more to compute (prefill
+// chunks, cut to the remaining budget) - then waiting sequences in arrival order (FCFS: the head of the queue
+// blocks the rest), up to max_num_seqs running. Pages come from the KvCacheManager all or nothing; when a
+// running sequence cannot get its pages, the newest running sequence is preempted (pages freed,
+// num_computed_tokens = 0, output kept) and put back at the head of the waiting queue, repeatedly, until the
+// allocation succeeds or the sequence itself is the newest. No new sequence is admitted in a step that
+// preempted. The oldest running sequence is never preempted while another runs, so every sequence finishes
+// (no starvation).
 //
 // Not thread-safe: the engine thread owns it (tests drive it directly with hand-made StepOutputs).
 #pragma once
@@ -52,7 +54,10 @@ public:
     // Decides this step's work and allocates its pages.
     ScheduledBatch schedule();
     // Applies a step's result: advances num_computed_tokens, caches/releases pages, appends sampled tokens
-    // and finishes sequences on a stop token or length. `output.sampled_tokens` is indexed like the batch.
+    // and finishes sequences on a stop token or length. `output.sampled_tokens` holds one token per sampled
+    // row (ScheduledSequence::num_sampled_rows, in batch order). A sequence that verified drafts keeps the
+    // sampled tokens up to the first that differs from its draft (that one included), releases the pages
+    // of the rest, and has its drafts cleared; so does every scheduled sequence.
     std::vector<SequenceOutput> update(const ScheduledBatch& batch, const StepOutput& output);
     // Finishes a sequence wherever it is (waiting, preempted or running) and frees its pages. No-op when it
     // already finished.
@@ -64,8 +69,12 @@ public:
     int num_running() const { return static_cast<int>(running_.size()); }
     int num_waiting() const { return static_cast<int>(waiting_.size()); }
     uint64_t num_preemptions() const { return num_preemptions_; }
+    uint64_t num_draft_tokens() const { return num_draft_tokens_; }  // verified so far
+    uint64_t num_accepted_draft_tokens() const { return num_accepted_draft_tokens_; }
     const SchedulerConfig& config() const { return config_; }
     const KvCacheManager& kv() const { return kv_; }
+    // The running sequences, oldest first.
+    const std::vector<std::shared_ptr<Sequence>>& running() const { return running_; }
     // Every live sequence: running (oldest first), then waiting (queue order).
     std::vector<std::shared_ptr<Sequence>> live_sequences() const;
 
@@ -75,6 +84,8 @@ public:
 private:
     void preempt(Sequence& seq);
     FinishReason stop_reason(const Sequence& seq, int32_t token) const;
+    // How many of the sequence's drafts this step can verify within `budget` tokens and its length limits.
+    int usable_drafts(const Sequence& seq, int budget) const;
 
     SchedulerConfig config_;
     KvCacheManager& kv_;
@@ -82,6 +93,7 @@ private:
     std::deque<std::shared_ptr<Sequence>>
         waiting_;  // front = next to admit (preempted ones go back to front)
     uint64_t num_preemptions_ = 0;
+    uint64_t num_draft_tokens_ = 0, num_accepted_draft_tokens_ = 0;
 };
 
 }  // namespace gptoss

@@ -6,7 +6,8 @@
 // prompt + output and resumes sampling where it stopped, so the client sees no difference.
 //
 // Writers: the Scheduler owns status, num_computed_tokens and the finish fields; the KvCacheManager owns
-// `blocks` and `block_hashes`; nothing else mutates a Sequence.
+// `blocks` and `block_hashes`; the Speculator owns `draft_tokens` and `speculation` (the Scheduler clears
+// the drafts once a step has verified them); nothing else mutates a Sequence.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,13 @@ struct SequenceBlocks {
     bool empty() const { return full.empty() && num_window_held() == 0; }
 };
 
+// What the Speculator remembers about one sequence's drafts (its acceptance gate).
+struct SpeculationState {
+    int num_drafted = 0;          // draft tokens verified so far
+    int num_accepted = 0;         // of which accepted
+    int paused_until_output = 0;  // no drafts before the sequence has this many output tokens
+};
+
 struct Sequence {
     Sequence(Request request, uint64_t arrival_index);
 
@@ -61,6 +69,11 @@ struct Sequence {
     // Where the reply stands in sampling.constraint (null without one); advanced with every output token.
     std::unique_ptr<structured::ConstraintState> constraint;
 
+    // Draft tokens for the next step (speculative decoding): they would follow token_ids; the step that
+    // schedules them verifies them, and the Scheduler then clears them. Empty when not speculating.
+    std::vector<int32_t> draft_tokens;
+    SpeculationState speculation;
+
     SequenceBlocks blocks;
     std::vector<uint64_t> block_hashes;  // chained hashes of full logical blocks [0, block_hashes.size())
 
@@ -68,6 +81,10 @@ struct Sequence {
     int num_output_tokens() const { return num_tokens() - num_prompt_tokens; }
     int num_uncomputed_tokens() const { return num_tokens() - num_computed_tokens; }
     bool is_finished() const { return status == SequenceStatus::kFinished; }
+    // Token at position p of the sequence extended by its drafts (p < num_tokens() + draft_tokens.size()).
+    int32_t token_at(int p) const {
+        return p < num_tokens() ? token_ids[size_t(p)] : draft_tokens[size_t(p - num_tokens())];
+    }
     std::span<const int32_t> prompt_token_ids() const {
         return {token_ids.data(), size_t(num_prompt_tokens)};
     }

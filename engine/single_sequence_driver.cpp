@@ -45,8 +45,7 @@ StepOutput SingleSequenceDriver::step(std::span<const int32_t> tokens, int begin
     in.window_first_block = {0};
     for (int p = begin; p < end; ++p) in.full_slot_mapping.push_back(p);  // page b holds positions bBS..
     in.window_slot_mapping = in.full_slot_mapping;
-    in.sample = {static_cast<uint8_t>(sampling ? 1 : 0)};
-    if (sampling) in.sampling = {*sampling};
+    if (sampling) in.add_sequence_sampling(*sampling, 1);
     in.logits_token_indices.assign(logits_rows.begin(), logits_rows.end());
     return runner_.execute(in);
 }

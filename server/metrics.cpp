@@ -167,6 +167,11 @@ std::string ServerMetrics::render(std::string_view model_name,
     e.sample("num_preemptions_total", static_cast<double>(s.num_preemptions));
     e.family("engine_steps_total", "counter", "Engine steps run.");
     e.sample("engine_steps_total", static_cast<double>(s.num_steps));
+    e.family("spec_decode_num_draft_tokens_total", "counter",
+             "Draft tokens verified (speculative decoding).");
+    e.sample("spec_decode_num_draft_tokens_total", static_cast<double>(s.spec_draft_tokens_total));
+    e.family("spec_decode_num_accepted_tokens_total", "counter", "Draft tokens accepted.");
+    e.sample("spec_decode_num_accepted_tokens_total", static_cast<double>(s.spec_accepted_tokens_total));
 
     e.family("request_success_total", "counter", "Finished requests (choices) by finish reason.");
     for (FinishLabel label : kAllLabels) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
@@ -112,6 +113,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& flag
 struct Trace {
     Clock::time_point submitted;
     std::vector<std::pair<Clock::time_point, int>> events;  // (arrival, tokens in the event)
+    std::vector<int32_t> tokens;
     bool error = false;
     std::string error_text;
 };
@@ -120,26 +122,49 @@ class Driver {
 public:
     Driver(Engine& engine, int vocab, uint64_t seed) : engine_(engine), vocab_(vocab), rng_(seed) {}
 
+    std::vector<int32_t> random_prompt(int tokens) {
+        std::vector<int32_t> prompt(static_cast<size_t>(tokens));
+        for (int32_t& t : prompt) t = static_cast<int32_t>(rng_() % vocab_);
+        return prompt;
+    }
+
     // Submits `count` requests of random prompts (no shared prefixes) and waits for all to finish.
     std::vector<Trace> run(int count, int prompt_tokens, int max_tokens) {
+        std::vector<Request> requests(count);
+        for (Request& request : requests) {
+            request.prompt_token_ids = random_prompt(prompt_tokens);
+            request.sampling.seed = rng_();  // temperature 1, top_p 1: the OpenAI defaults
+            request.stop.max_tokens = max_tokens;
+        }
+        return run(std::move(requests));
+    }
+
+    // One greedy request of the given prompt.
+    Trace run_greedy(const std::vector<int32_t>& prompt, int max_tokens) {
+        std::vector<Request> requests(1);
+        requests[0].prompt_token_ids = prompt;
+        requests[0].sampling.temperature = 0.0f;
+        requests[0].stop.max_tokens = max_tokens;
+        return run(std::move(requests))[0];
+    }
+
+    std::vector<Trace> run(std::vector<Request> requests) {
+        const int count = static_cast<int>(requests.size());
         std::vector<Trace> traces(count);
         std::vector<std::shared_ptr<TokenStream>> streams(count);
         std::vector<std::thread> readers;
         for (int i = 0; i < count; ++i) {
-            Request request;
-            request.id = next_id_++;
-            request.prompt_token_ids.resize(prompt_tokens);
-            for (int32_t& t : request.prompt_token_ids) t = static_cast<int32_t>(rng_() % vocab_);
-            request.sampling.seed = rng_();  // temperature 1, top_p 1: the OpenAI defaults
-            request.stop.max_tokens = max_tokens;
+            requests[i].id = next_id_++;
             traces[i].submitted = Clock::now();
-            streams[i] = engine_.submit(std::move(request));
+            streams[i] = engine_.submit(std::move(requests[i]));
         }
         for (int i = 0; i < count; ++i) {
             readers.emplace_back([&, i] {
                 while (!streams[i]->finished()) {
                     for (const TokenEvent& e : streams[i]->wait(std::chrono::milliseconds(100))) {
                         traces[i].events.push_back({Clock::now(), static_cast<int>(e.token_ids.size())});
+                        traces[i].tokens.insert(traces[i].tokens.end(), e.token_ids.begin(),
+                                                e.token_ids.end());
                         if (e.finish_reason == FinishReason::kError) {
                             traces[i].error = true;
                             traces[i].error_text = e.error;
@@ -177,6 +202,46 @@ double steady_decode_rate(const std::vector<Trace>& traces) {
     return window > 0 ? tokens / window : 0.0;
 }
 
+// Decode tokens/s of one request: the tokens after its first event over the time to its last.
+double single_decode_rate(const Trace& t) {
+    int tokens = 0;
+    for (size_t i = 1; i < t.events.size(); ++i) tokens += t.events[i].second;
+    const double window = seconds(t.events.front().first, t.events.back().first);
+    return window > 0 ? tokens / window : 0.0;
+}
+
+// Drafts for the verification-cost benchmark: the model's own greedy continuation of the prompt, recorded
+// first, so every draft is accepted, or that continuation with every token id shifted by one, so every draft
+// is rejected. (Random weights copy nothing, so acceptance is measured elsewhere; this measures cost.)
+class ReplayProposer : public DraftProposer {
+public:
+    explicit ReplayProposer(int vocab) : vocab_(vocab) {}
+    void set(std::vector<int32_t> expected, int num_tokens, bool reject) {
+        std::lock_guard lock(mutex_);
+        expected_ = std::move(expected);
+        num_tokens_ = num_tokens;
+        reject_ = reject;
+    }
+    std::vector<int32_t> propose(const Sequence& seq, int max_tokens) const override {
+        std::lock_guard lock(mutex_);
+        std::vector<int32_t> drafts;
+        const int n = seq.num_tokens();
+        for (int j = 0; j < std::min(max_tokens, num_tokens_) && n + j < static_cast<int>(expected_.size());
+             ++j) {
+            const int32_t token = expected_[static_cast<size_t>(n + j)];
+            drafts.push_back(reject_ ? (token + 1) % vocab_ : token);
+        }
+        return drafts;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    int vocab_;
+    std::vector<int32_t> expected_;
+    int num_tokens_ = 0;
+    bool reject_ = false;
+};
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -189,11 +254,50 @@ struct Options {
     std::vector<int> prefill_lengths = {1024, 8192};
     int long_context = 32768;
     int repeats = 3;
+    std::vector<int> spec_tokens;  // draft lengths of the verification-cost runs (empty: none)
 };
 
-std::unique_ptr<Engine> make_engine(const LoadedModel& m, const ModelFlags& flags, EngineConfig config) {
+std::unique_ptr<Engine> make_engine(const LoadedModel& m, const ModelFlags& flags, EngineConfig config,
+                                    std::shared_ptr<const DraftProposer> proposer = nullptr) {
     config.cpu_threads = flags.threads;
-    return std::make_unique<Engine>(config, make_runner(flags.backend, m.weights, config), nullptr);
+    return std::make_unique<Engine>(config, make_runner(flags.backend, m.weights, config), nullptr,
+                                    std::move(proposer));
+}
+
+// Batch-1 decode with k draft tokens per step, all accepted and all rejected, beside no drafts, on one
+// engine (the same warm-up and KV state for every line).
+void bench_verification_cost(const LoadedModel& m, const ModelFlags& model_flags, EngineConfig config,
+                             const Options& o, int vocab, double bound) {
+    config.num_speculative_tokens = *std::max_element(o.spec_tokens.begin(), o.spec_tokens.end());
+    config.spec_max_num_seqs = 1;
+    auto proposer = std::make_shared<ReplayProposer>(vocab);
+    auto engine = make_engine(m, model_flags, config, proposer);
+    Driver driver(*engine, vocab, 3);
+    const std::vector<int32_t> prompt = driver.random_prompt(o.prompt_tokens);
+    driver.run_greedy(prompt, 8);  // warm
+    std::vector<int32_t> expected = prompt;
+    const Trace recorded = driver.run_greedy(prompt, o.decode_tokens);
+    expected.insert(expected.end(), recorded.tokens.begin(), recorded.tokens.end());
+    const double off = single_decode_rate(driver.run_greedy(prompt, o.decode_tokens));
+    fmt::print(
+        "speculative decoding, batch 1, {} tokens after a {}-token prompt: no drafts {:.1f} tok/s "
+        "(single-pass bound {:.0f} tok/s)\n",
+        o.decode_tokens, o.prompt_tokens, off, bound);
+    for (int k : o.spec_tokens) {
+        double rate[2];
+        for (int reject = 0; reject < 2; ++reject) {
+            proposer->set(expected, k, reject == 1);
+            const Trace t = driver.run_greedy(prompt, o.decode_tokens);
+            if (t.tokens != recorded.tokens)
+                throw std::runtime_error("speculative decoding changed the greedy tokens of the benchmark");
+            rate[reject] = single_decode_rate(t);
+        }
+        fmt::print(
+            "  k {:2}: every draft accepted {:9.1f} tok/s ({:.2f}x, {:5.1f}% of bound)   every draft "
+            "rejected {:9.1f} tok/s ({:.2f}x)\n",
+            k, rate[0], rate[0] / off, 100.0 * rate[0] / bound, rate[1], rate[1] / off);
+    }
+    proposer->set({}, 0, false);
 }
 
 void bench_engine(const ModelFlags& model_flags, const EngineConfig& engine_config, const Options& o) {
@@ -264,6 +368,13 @@ void bench_engine(const ModelFlags& model_flags, const EngineConfig& engine_conf
         }
     }
 
+    if (!o.spec_tokens.empty()) {
+        const double context = o.prompt_tokens + o.decode_tokens / 2.0;
+        bench_verification_cost(
+            m, model_flags, engine_config, o, vocab,
+            1.0 / cost.bound_seconds(cost.decode_bytes(1, context), cost.decode_flops(1, context)));
+    }
+
     if (o.long_context > 0) {
         // A KV budget that holds one sequence of long_context tokens (+ one step's worth of slack).
         EngineConfig config = engine_config;
@@ -320,7 +431,7 @@ int bench_command(const Args& args) {
     ModelFlags model_flags;
     EngineConfig engine_config;
     Options o;
-    std::string batches = "1,8,64,256", prefill = "1024,8192";
+    std::string batches = "1,8,64,256", prefill = "1024,8192", spec;
     FlagSet flags(
         "bench engine",
         "--model DIR [--backend cuda] [--batch-sizes 1,8,64,256] "
@@ -335,12 +446,16 @@ int bench_command(const Args& args) {
     flags.add_string("prefill-lengths", &prefill, "prompt lengths whose prefill time is measured");
     flags.add_int("long-context", &o.long_context, "context of the memory measurement (0 = skip)");
     flags.add_int("repeats", &o.repeats, "prefill repetitions (the median is printed)");
+    flags.add_string(
+        "spec-tokens", &spec,
+        "draft lengths whose batch-1 verification cost is measured, e.g. 1,2,4,8 (default: none)");
     if (!flags.parse({args.begin() + 1, args.end()})) {
         fmt::print("{}", flags.help());
         return 0;
     }
     o.batches = parse_int_list(batches, "batch-sizes");
     o.prefill_lengths = parse_int_list(prefill, "prefill-lengths");
+    if (!spec.empty()) o.spec_tokens = parse_int_list(spec, "spec-tokens");
     if (o.prompt_tokens < 1 || o.decode_tokens < 4 || o.repeats < 1 || o.long_context < 0)
         throw CliError("--prompt-tokens, --repeats must be positive, --decode-tokens at least 4");
     bench_engine(model_flags, engine_config, o);

@@ -138,13 +138,10 @@ void CpuRunner::forward_layer(int layer, const BatchInputs& in) {
     for (int64_t i = 0; i < int64_t{T} * H; ++i) x_[i] += proj_[i];
 }
 
-// Sorted, unique token rows whose logits are needed: each sampling sequence's last token, and the rows the
-// caller asked for.
+// Sorted, unique token rows whose logits are needed: the sampled rows, and the rows the caller asked for.
 std::vector<int32_t> CpuRunner::rows_needing_logits(const BatchInputs& in) const {
     std::vector<int32_t> rows(in.logits_token_indices);
-    for (int s = 0; s < in.num_seqs; ++s) {
-        if (!in.sample.empty() && in.sample[s]) rows.push_back(in.query_start[s + 1] - 1);
-    }
+    rows.insert(rows.end(), in.sample_token_index.begin(), in.sample_token_index.end());
     std::sort(rows.begin(), rows.end());
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
     return rows;
@@ -158,7 +155,6 @@ StepOutput CpuRunner::execute(const BatchInputs& in) {
     const int T = in.num_tokens, H = c.hidden_size, V = c.vocab_size, K = c.num_experts_per_tok;
 
     StepOutput out;
-    out.sampled_tokens.assign(in.num_seqs, -1);
     if (T > 0) {
         x_.resize(size_t(T) * H);
         h_.resize(size_t(T) * H);
@@ -188,18 +184,17 @@ StepOutput CpuRunner::execute(const BatchInputs& in) {
         return logits_.data() + i * V;
     };
 
+    const int R = in.num_sampled_rows();
     bool any_logprobs = false;
-    for (int s = 0; s < in.num_seqs; ++s) {
-        any_logprobs |= !in.sample.empty() && in.sample[s] && in.sampling[s].params->logprobs;
-    }
-    if (any_logprobs) out.logprobs.resize(in.num_seqs);
+    for (int r = 0; r < R; ++r) any_logprobs |= in.sampling[in.sample_seq[r]].params->logprobs;
+    out.sampled_tokens.resize(R);
+    if (any_logprobs) out.logprobs.resize(R);
     scratch_.resize(V);
-    for (int s = 0; s < in.num_seqs; ++s) {
-        if (in.sample.empty() || !in.sample[s]) continue;
-        const float* row = logits_row(in.query_start[s + 1] - 1);
-        std::copy_n(row, V, scratch_.data());
-        out.sampled_tokens[s] =
-            sample_token(scratch_, in.sampling[s], any_logprobs ? &out.logprobs[s] : nullptr);
+    for (int r = 0; r < R; ++r) {
+        std::copy_n(logits_row(in.sample_token_index[r]), V, scratch_.data());
+        SequenceSampling row = in.sampling[in.sample_seq[r]];
+        row.output_index = in.row_output_index(r);
+        out.sampled_tokens[r] = sample_token(scratch_, row, any_logprobs ? &out.logprobs[r] : nullptr);
     }
     out.logits.resize(in.logits_token_indices.size() * size_t(V));
     for (size_t i = 0; i < in.logits_token_indices.size(); ++i) {

@@ -177,11 +177,10 @@ Comparison compare_runners(std::shared_ptr<const ModelWeights> weights, int chun
             ++result.rows;
         }
         batches.advance(entries);
-        for (size_t s = 0; s < entries.size(); ++s) {
-            if (!in.sample[s]) continue;
+        for (int r = 0; r < in.num_sampled_rows(); ++r) {
             ++result.tokens;
-            result.token_matches += got.sampled_tokens[s] == want.sampled_tokens[s];
-            batches.append(entries[s].seq, want.sampled_tokens[s]);
+            result.token_matches += got.sampled_tokens[r] == want.sampled_tokens[r];
+            batches.append(entries[in.sample_seq[r]].seq, want.sampled_tokens[r]);
         }
     }
     result.global = std::sqrt(diff2 / ref2);

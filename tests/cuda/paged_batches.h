@@ -88,11 +88,10 @@ public:
             window_rows.push_back(window_row);
             in.window_first_block.push_back(first);
             const bool sample = end == num_tokens(e.seq);
-            in.sample.push_back(sample ? 1 : 0);
             SequenceSampling sampling;
             sampling.params = &greedy_;
             sampling.output_index = end - s.num_prompt;
-            in.sampling.push_back(sampling);
+            in.add_sequence_sampling(sampling, sample ? 1 : 0);
             for (int p = begin; p < end; ++p) {
                 const bool last = p == end - 1 && sample;
                 if (last || (check_every > 0 && p % check_every == 0)) {

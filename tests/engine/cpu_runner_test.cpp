@@ -111,7 +111,6 @@ public:
             in.window_first_block.push_back(s.window_first);
         }
         in.num_tokens = static_cast<int>(in.token_ids.size());
-        in.sample.assign(in.num_seqs, 0);
         StepOutput out = runner_->execute(in);
 
         const int V = vocab();

@@ -58,10 +58,10 @@ public:
             if (fail_seeds.count(s.params->seed)) throw std::runtime_error("injected runner failure");
         }
         StepOutput out = mirror_->execute(inputs);
-        for (int s = 0; s < inputs.num_seqs; ++s) {
-            if (inputs.sampling[size_t(s)].params->logprobs) {
-                out.logprobs.resize(size_t(inputs.num_seqs));
-                out.logprobs[size_t(s)] = TokenLogprob{out.sampled_tokens[size_t(s)], -1.0f, {}};
+        for (int r = 0; r < inputs.num_sampled_rows(); ++r) {
+            if (inputs.sampling[size_t(inputs.sample_seq[size_t(r)])].params->logprobs) {
+                out.logprobs.resize(size_t(inputs.num_sampled_rows()));
+                out.logprobs[size_t(r)] = TokenLogprob{out.sampled_tokens[size_t(r)], -1.0f, {}};
             }
         }
         return out;

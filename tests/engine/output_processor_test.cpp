@@ -37,9 +37,9 @@ Released feed(const std::vector<int32_t>& ids, StopCriteria stop,
     Released run;
     for (size_t i = 0; i < ids.size(); ++i) {
         seq.token_ids.push_back(ids[i]);
-        if (i + 1 == ids.size()) seq.finish_reason = last_reason;
+        const FinishReason finish = i + 1 == ids.size() ? last_reason : FinishReason::kNone;
         TokenLogprob lp{ids[i], -0.5f * float(i), {}};
-        std::optional<TokenEvent> event = processor.on_token(seq, ids[i], logprobs ? &lp : nullptr);
+        std::optional<TokenEvent> event = processor.on_token(seq, ids[i], logprobs ? &lp : nullptr, finish);
         if (event) {
             run.text += event->text;
             run.token_ids.insert(run.token_ids.end(), event->token_ids.begin(), event->token_ids.end());
@@ -152,11 +152,7 @@ TEST(OutputProcessor, StopTokenIsPartOfTheOutputButSpecialTextIsSkipped) {
     std::optional<TokenEvent> last;
     for (int32_t id : ids) {
         seq.token_ids.push_back(id);
-        if (id == ret) {
-            seq.finish_reason = FinishReason::kStop;
-            seq.stop_token = ret;
-        }
-        last = processor.on_token(seq, id, nullptr);
+        last = processor.on_token(seq, id, nullptr, id == ret ? FinishReason::kStop : FinishReason::kNone);
         ASSERT_TRUE(last.has_value());
         text += last->text;
     }
@@ -193,7 +189,7 @@ TEST(OutputProcessor, AbortReleasesWhatIsHeld) {
     std::string text;
     for (int32_t id : ids) {
         seq.token_ids.push_back(id);
-        if (auto e = processor.on_token(seq, id, nullptr)) text += e->text;
+        if (auto e = processor.on_token(seq, id, nullptr, FinishReason::kNone)) text += e->text;
     }
     EXPECT_EQ(text, "abc ");
     const TokenEvent end = processor.on_finish(seq, FinishReason::kAbort);

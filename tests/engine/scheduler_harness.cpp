@@ -31,7 +31,7 @@ KvMirror::KvMirror(const KvCacheSpec& spec, int32_t vocab_size)
 
 StepOutput KvMirror::execute(const BatchInputs& in) {
     StepOutput out;
-    out.sampled_tokens.assign(size_t(in.num_seqs), -1);
+    out.sampled_tokens.assign(size_t(in.num_sampled_rows()), -1);
     EXPECT_EQ(in.query_start.size(), size_t(in.num_seqs) + 1);
     EXPECT_EQ(in.query_start.back(), in.num_tokens);
     EXPECT_EQ(in.token_ids.size(), size_t(in.num_tokens));
@@ -47,7 +47,12 @@ void KvMirror::execute_sequence(const BatchInputs& in, int s, StepOutput& out) {
     const int q0 = in.query_start[size_t(s)], q1 = in.query_start[size_t(s) + 1];
     const int ctx = in.context_lens[size_t(s)];
     const int first_pos = ctx - (q1 - q0);
-    ASSERT_LE(ctx, static_cast<int>(tokens.size()));
+    // Draft tokens follow the known ones: the step's own tokens are the only record of them.
+    const int num_known = static_cast<int>(tokens.size());
+    for (int p = num_known; p < ctx; ++p) tokens.push_back(in.token_ids[size_t(q0 + p - first_pos)]);
+    const int num_drafts = ctx - num_known;
+    ASSERT_LE(num_drafts, std::max(0, in.num_sampled(s) - 1))
+        << "tokens past the known ones that are not drafts";
     std::vector<uint64_t> fp(static_cast<size_t>(ctx));  // fp[p] = fingerprint of tokens[0..p]
     uint64_t h = 0;
     for (int p = 0; p < ctx; ++p) fp[size_t(p)] = h = extend_fingerprint(h, tokens[size_t(p)]);
@@ -90,11 +95,12 @@ void KvMirror::execute_sequence(const BatchInputs& in, int s, StepOutput& out) {
                 << "windowed pool, position " << p;
         }
     }
-    if (in.sample[size_t(s)]) {
-        EXPECT_EQ(ctx, static_cast<int>(tokens.size()));
-        out.sampled_tokens[size_t(s)] =
-            token_fn ? token_fn(sampling.params->seed, sampling.output_index)
-                     : fake_token(sampling.params->seed, sampling.output_index, vocab_size_);
+    for (int j = 0; j < in.num_sampled(s); ++j) {
+        EXPECT_EQ(in.num_sampled(s), 1 + num_drafts);
+        const int r = in.sample_start[size_t(s)] + j;
+        const int32_t index = in.row_output_index(r);
+        out.sampled_tokens[size_t(r)] = token_fn ? token_fn(sampling.params->seed, index)
+                                                 : fake_token(sampling.params->seed, index, vocab_size_);
     }
 }
 

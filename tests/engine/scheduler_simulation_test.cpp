@@ -20,6 +20,9 @@ struct SimulationParams {
     int num_requests = 10000;
     bool enable_prefix_caching = true;
     uint64_t seed = 1;
+    // Decoding sequences carry up to 6 draft tokens half the time: the fake model's own next tokens for a
+    // random prefix of them, then random ones, so drafts are accepted, partly accepted and rejected.
+    bool speculate = false;
 };
 
 struct Tracked {
@@ -91,6 +94,18 @@ void simulate(const SimulationParams& p) {
             }
             it = aborts_due.erase(it);
         }
+        if (p.speculate) {
+            for (const auto& seq : h.scheduler.running()) {
+                if (seq->num_uncomputed_tokens() != 1 || uniform(0, 1) == 0) continue;
+                const int n = uniform(1, 6), correct = uniform(0, n);
+                seq->draft_tokens.clear();
+                for (int j = 0; j < n; ++j) {
+                    seq->draft_tokens.push_back(
+                        j < correct ? fake_token(seq->id, seq->num_output_tokens() + j, o.vocab_size)
+                                    : uniform(0, o.vocab_size - 1));
+                }
+            }
+        }
         h.step();
         ++step;
         for (const auto& seq : h.scheduler.live_sequences()) {
@@ -114,6 +129,13 @@ void simulate(const SimulationParams& p) {
     EXPECT_LE(h.peak_window_blocks_used, window_bound);
     EXPECT_GT(h.scheduler.num_preemptions(), 0u);
     const KvUsage u = h.kv.usage();
+    if (p.speculate) {
+        EXPECT_GT(h.scheduler.num_accepted_draft_tokens(), 0u);
+        EXPECT_LT(h.scheduler.num_accepted_draft_tokens(), h.scheduler.num_draft_tokens());
+        std::printf("draft tokens=%llu accepted=%llu\n",
+                    static_cast<unsigned long long>(h.scheduler.num_draft_tokens()),
+                    static_cast<unsigned long long>(h.scheduler.num_accepted_draft_tokens()));
+    }
     if (p.enable_prefix_caching) {
         EXPECT_GT(u.prefix_cache_hits, 0u);
     }
@@ -131,6 +153,12 @@ TEST(SchedulerSimulation, TenThousandRandomRequestsWithPrefixCaching) {
 
 TEST(SchedulerSimulation, RandomRequestsWithoutPrefixCaching) {
     simulate({3000, false, 2});
+}
+
+// Speculative decoding: accepted drafts keep their K/V, rejected ones give their pages back, and every
+// request still produces exactly the fake model's tokens (stop tokens inside drafts included).
+TEST(SchedulerSimulation, RandomRequestsWithDraftTokens) {
+    simulate({3000, true, 3, true});
 }
 
 }  // namespace

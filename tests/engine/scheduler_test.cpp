@@ -261,6 +261,66 @@ TEST(Scheduler, IdenticalConcurrentPromptsShareBlocksOnceComputed) {
     h.expect_all_free();
 }
 
+// Draft tokens: the fake model's own next tokens are all kept, plus the bonus token after them.
+TEST(Scheduler, AcceptedDraftsAddSeveralTokensInOneStep) {
+    Harness h;
+    auto a = h.add(1, make_prompt(6, 1), 20);
+    h.step();  // prefill, first token
+    a->draft_tokens = {fake_token(1, 1, 1000), fake_token(1, 2, 1000), fake_token(1, 3, 1000)};
+    auto s = h.step();
+    EXPECT_EQ(entry_of(s.batch, a)->num_new_tokens, 4);
+    EXPECT_EQ(entry_of(s.batch, a)->num_draft_tokens, 3);
+    EXPECT_EQ(s.outputs.size(), 4u);
+    EXPECT_EQ(output_of(*a), expected_output(*a, 5, 1000));
+    EXPECT_EQ(a->num_computed_tokens, a->num_tokens() - 1);
+    EXPECT_TRUE(a->draft_tokens.empty());
+    EXPECT_EQ(h.scheduler.num_accepted_draft_tokens(), 3u);
+    h.run_to_completion();
+    EXPECT_EQ(output_of(*a), expected_output(*a, 20, 1000));
+    h.expect_all_free();
+}
+
+// A wrong draft ends the run: the model's token there is kept, the K/V and pages after it are discarded.
+TEST(Scheduler, RejectedDraftsReleaseTheirPages) {
+    Harness h;  // block size 4
+    auto a = h.add(1, make_prompt(7, 1), 20);
+    h.step();  // 7 prompt tokens + 1 output: 8 tokens, 2 blocks
+    a->draft_tokens = {fake_token(1, 1, 1000), 999, 998, 997, 996, 995};
+    auto s = h.step();
+    EXPECT_EQ(entry_of(s.batch, a)->num_draft_tokens, 6);
+    EXPECT_EQ(s.outputs.size(), 2u);  // the accepted draft and the model's token in place of 999
+    EXPECT_EQ(output_of(*a), expected_output(*a, 3, 1000));
+    EXPECT_EQ(a->blocks.full.size(), 3u);  // 10 tokens; the 4th block (drafts 4..6) went back
+    EXPECT_EQ(h.scheduler.num_draft_tokens(), 6u);
+    EXPECT_EQ(h.scheduler.num_accepted_draft_tokens(), 1u);
+    h.run_to_completion();
+    EXPECT_EQ(output_of(*a), expected_output(*a, 20, 1000));
+    h.expect_all_free();
+}
+
+// Drafts never run past max_tokens, and a stop token among accepted drafts finishes the sequence there.
+TEST(Scheduler, DraftsRespectMaxTokensAndStopTokens) {
+    Harness h;
+    auto a = h.add(1, make_prompt(5, 1), 3);
+    h.step();
+    a->draft_tokens = {fake_token(1, 1, 1000), fake_token(1, 2, 1000), fake_token(1, 3, 1000)};
+    auto s = h.step();
+    EXPECT_EQ(entry_of(s.batch, a)->num_draft_tokens, 1);  // 1 output + 1 draft + bonus = max_tokens 3
+    EXPECT_TRUE(a->is_finished());
+    EXPECT_EQ(a->finish_reason, FinishReason::kLength);
+    EXPECT_EQ(output_of(*a), expected_output(*a, 3, 1000));
+
+    const int32_t stop = fake_token(2, 2, 1000);
+    auto b = h.add(2, make_prompt(5, 50), 20, {stop});
+    h.step();
+    b->draft_tokens = {fake_token(2, 1, 1000), stop, fake_token(2, 3, 1000)};
+    h.step();
+    EXPECT_TRUE(b->is_finished());
+    EXPECT_EQ(b->finish_reason, FinishReason::kStop);
+    EXPECT_EQ(output_of(*b), expected_output(*b, 3, 1000));
+    h.expect_all_free();
+}
+
 TEST(Scheduler, RefusesPoolsThatCannotHoldOneMaxLengthSequence) {
     KvCacheManager kv(KvCacheSpec{4, 10, 64, true, 8, true});
     EXPECT_THROW(Scheduler(SchedulerConfig{8, 32, 128}, kv), std::invalid_argument);

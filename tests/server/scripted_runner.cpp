@@ -43,7 +43,8 @@ public:
 
     StepOutput execute(const BatchInputs& inputs) override {
         StepOutput out;
-        out.sampled_tokens.assign(inputs.num_seqs, -1);
+        const int R = inputs.num_sampled_rows();
+        out.sampled_tokens.assign(R, -1);
         bool any_logprobs = false;
         int delay_ms = 0;
         for (int s = 0; s < inputs.num_seqs; ++s) {
@@ -51,23 +52,25 @@ public:
             std::string prompt = tokenizer_->decode(sampling.prompt_tokens);
             std::string delay = last_marker(prompt, "[[delay_ms:");
             if (!delay.empty()) delay_ms = std::max(delay_ms, std::stoi(delay));
-            if (!inputs.sample[s]) continue;
             std::string name = last_marker(prompt, "[[script:");
             auto it = scripts_.find(name.empty() ? "default" : name);
-            int32_t index = sampling.output_index;
-            int32_t token = filler_;
-            if (it != scripts_.end() && index < static_cast<int32_t>(it->second.size()))
-                token = it->second[index];
-            out.sampled_tokens[s] = token;
-            any_logprobs = any_logprobs || (sampling.params && sampling.params->logprobs);
+            for (int j = 0; j < inputs.num_sampled(s); ++j) {
+                const int r = inputs.sample_start[s] + j;
+                const int32_t index = inputs.row_output_index(r);
+                int32_t token = filler_;
+                if (it != scripts_.end() && index < static_cast<int32_t>(it->second.size()))
+                    token = it->second[index];
+                out.sampled_tokens[r] = token;
+                any_logprobs = any_logprobs || (sampling.params && sampling.params->logprobs);
+            }
         }
         if (any_logprobs) {
-            out.logprobs.resize(inputs.num_seqs);
-            for (int s = 0; s < inputs.num_seqs; ++s) {
-                const SamplingParams* params = inputs.sampling[s].params;
-                if (out.sampled_tokens[s] < 0 || !params || !params->logprobs) continue;
-                TokenLogprob& lp = out.logprobs[s];
-                lp.token = out.sampled_tokens[s];
+            out.logprobs.resize(R);
+            for (int r = 0; r < R; ++r) {
+                const SamplingParams* params = inputs.sampling[inputs.sample_seq[r]].params;
+                if (!params || !params->logprobs) continue;
+                TokenLogprob& lp = out.logprobs[r];
+                lp.token = out.sampled_tokens[r];
                 lp.logprob = -0.25f;
                 // Made-up alternatives, most likely first, as a real sampler reports them.
                 for (int k = 0; k < params->top_logprobs; ++k) {
