@@ -45,13 +45,14 @@ def dequant(blocks, scales):
 
 def check_expert_decoding(model, ckpt, layers):
     """transformers' dequantized experts must equal our decoding, transposed ([E, in, out])."""
-    from safetensors.numpy import load_file
-    tensors = load_file(os.path.join(ckpt, "model.safetensors"))
+    from safetensors import safe_open
+    f = safe_open(os.path.join(ckpt, "model.safetensors"), framework="np")  # the u8 tensors only: numpy has no bf16
     for l in layers:
         p = f"model.layers.{l}.mlp.experts."
         ex = model.model.layers[l].mlp.experts
         for name, param in (("gate_up_proj", ex.gate_up_proj), ("down_proj", ex.down_proj)):
-            ours = dequant(tensors[p + name + "_blocks"], tensors[p + name + "_scales"]).transpose(0, 2, 1)
+            blocks, scales = f.get_tensor(p + name + "_blocks"), f.get_tensor(p + name + "_scales")
+            ours = dequant(blocks, scales).transpose(0, 2, 1)
             theirs = param.detach().float().cpu().numpy()
             assert theirs.shape == ours.shape and np.array_equal(theirs, ours), f"layer {l} {name} differs"
 
