@@ -378,15 +378,18 @@ void bench_engine(const ModelFlags& model_flags, const EngineConfig& engine_conf
     if (o.long_context > 0) {
         // A KV budget that holds one sequence of long_context tokens (+ one step's worth of slack).
         EngineConfig config = engine_config;
-        const int64_t per_token = static_cast<int64_t>(m.config.num_hidden_layers) *
-                                  (m.config.num_key_value_heads * m.config.head_dim * 2 * 2);
-        config.kv_cache_memory_bytes = per_token * (o.long_context + config.max_num_batched_tokens + 256);
-        config.max_model_len = o.long_context + 64;
+        config.cpu_threads = model_flags.threads;
 #ifdef GPTOSS_HAVE_CUDA
         const bool on_gpu = resolve_backend(model_flags.backend) == "cuda";
         const GpuMemory before = on_gpu ? gpu_memory() : GpuMemory{};
 #endif
-        auto engine = make_engine(m, model_flags, config);
+        auto runner = make_runner(model_flags.backend, m.weights, config);
+        // The runner's own KV element size (bf16 on CUDA, float32 on the CPU).
+        const int64_t per_token = int64_t{m.config.num_hidden_layers} *
+                                  static_cast<int64_t>(runner->kv_bytes_per_token_per_layer());
+        config.kv_cache_memory_bytes = per_token * (o.long_context + config.max_num_batched_tokens + 256);
+        config.max_model_len = o.long_context + 64;
+        auto engine = std::make_unique<Engine>(config, std::move(runner), nullptr);
         Driver driver(*engine, vocab, 2);
         const Trace t = driver.run(1, o.long_context, 32)[0];
         const double prefill = seconds(t.submitted, t.events.front().first);

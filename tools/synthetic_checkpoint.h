@@ -20,10 +20,12 @@ struct SyntheticShape {
     int experts = 0, experts_per_token = 0, sliding_window = 0, vocab = 0;
 };
 
-// "gpt-oss-20b" (full size, ~13.8 GB), "tiny" (hidden 256, vocab 1024), "tiny-full-vocab" (tiny with the real
-// 201088-token vocabulary). Throws CliError for other names.
+// "gpt-oss-20b" (full size, ~13.8 GB), "gpt-oss-120b" (full size, ~65.2 GB in 15 shards), "tiny" (hidden 256,
+// vocab 1024), "tiny-full-vocab" (tiny with the real 201088-token vocabulary), "tiny-120b" (120b's structure:
+// 36 layers, 128 experts, top-4, GQA group 8, at hidden 64 and vocab 512). Throws CliError for other names.
 SyntheticShape synthetic_preset(const std::string& name);
-inline const std::vector<std::string> kSyntheticPresets = {"gpt-oss-20b", "tiny", "tiny-full-vocab"};
+inline const std::vector<std::string> kSyntheticPresets = {"gpt-oss-20b", "gpt-oss-120b", "tiny",
+                                                           "tiny-full-vocab", "tiny-120b"};
 
 // config.json for a shape (the hub file's keys, sizes substituted).
 nlohmann::json synthetic_config(const SyntheticShape& shape);
@@ -37,6 +39,16 @@ struct SyntheticOptions {
 
 // Bytes of tensor data the checkpoint will hold.
 uint64_t synthetic_tensor_bytes(const SyntheticShape& shape);
+
+// One file of the checkpoint: its name, how many tensors and how many bytes of tensor data it holds.
+struct SyntheticShard {
+    std::string file;
+    size_t num_tensors = 0;
+    uint64_t tensor_bytes = 0;
+};
+// The files write_synthetic_checkpoint writes (greedy in tensor order, as the release converter), without
+// writing them: one "model.safetensors", or the release's "model-{i:05d}-of-{count - 1:05d}.safetensors".
+std::vector<SyntheticShard> plan_synthetic_shards(const SyntheticShape& shape, uint64_t shard_bytes);
 
 // Writes the checkpoint into `dir` (created if needed). Checks free disk space first.
 void write_synthetic_checkpoint(const std::filesystem::path& dir, const SyntheticShape& shape,

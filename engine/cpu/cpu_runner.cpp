@@ -40,6 +40,15 @@ public:
                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
           rope_(cpu::make_rope_table(config_)) {
         spdlog::info("cpu runner threads={} kernels={}", num_threads_, cpu::kernels::isa_name());
+        // The weights stay memory-mapped: a checkpoint larger than RAM (gpt-oss-120b is 65 GB) still runs,
+        // but every step then reads the experts it routes to from disk.
+        const uint64_t physical = uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE));
+        if (weights_->total_bytes() > physical) {
+            spdlog::warn(
+                "cpu runner: the checkpoint ({:.1f} GB) is larger than this machine's memory ({:.1f} GB); it "
+                "runs from the page cache and disk, far slower than from memory",
+                weights_->total_bytes() / 1e9, physical / 1e9);
+        }
     }
 
     const ModelConfig& config() const override { return config_; }

@@ -184,6 +184,19 @@ LayerWeights load_layer(const TensorLookup& t, const ModelConfig& c, int layer) 
 
 }  // namespace
 
+uint64_t checkpoint_tensor_bytes(const ModelConfig& c) {
+    const uint64_t H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), E = c.num_local_experts;
+    const uint64_t I = c.intermediate_size, heads = c.num_attention_heads, bf16 = 2;
+    // The shapes load_layer checks: bf16 attention, norms, router; MXFP4 experts (16 bytes of codes and one
+    // scale byte per 32 values) with bf16 biases.
+    const uint64_t attention = bf16 * (Q * H + Q + 2 * (KV * H + KV) + H * Q + H + heads);
+    const uint64_t norms_router = bf16 * (2 * H + E * H + E);
+    const uint64_t gate_up = E * (2 * I) * (H / 32) * 17 + bf16 * E * 2 * I;
+    const uint64_t down = E * H * (I / 32) * 17 + bf16 * E * H;
+    const uint64_t embeddings = bf16 * c.vocab_size * H * (c.tie_word_embeddings ? 1 : 2);
+    return embeddings + bf16 * H + c.num_hidden_layers * (attention + norms_router + gate_up + down);
+}
+
 std::unique_ptr<ModelWeights> ModelWeights::load(const std::filesystem::path& dir, const ModelConfig& config,
                                                  bool show_progress) {
     config.validate("config");

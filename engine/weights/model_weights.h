@@ -72,6 +72,11 @@ private:
     uint64_t total_bytes_ = 0;
 };
 
+// Bytes of tensor data in a checkpoint of this configuration as the release stores it (bf16, MXFP4 experts):
+// what ModelWeights::load maps, computed from config.json alone (for memory planning before any load).
+// gpt-oss-20b: 13,761,264,768; gpt-oss-120b: 65,248,815,744.
+uint64_t checkpoint_tensor_bytes(const ModelConfig& config);
+
 class WeightsError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;

@@ -89,6 +89,37 @@ TEST(ModelWeights, LoadsTheFixtureWithConfigShapes) {
     EXPECT_EQ(w->total_bytes(), fs::file_size(testing::tiny_gptoss_dir() / "model.safetensors"));
 }
 
+TEST(ModelWeights, CheckpointBytesFromTheConfigAlone) {
+    // The fixture: every tensor the loader maps, summed.
+    const ModelConfig tiny = tiny_config();
+    auto w = ModelWeights::load(testing::tiny_gptoss_dir(), tiny);
+    uint64_t mapped = w->embed_tokens.nbytes + w->norm.nbytes + w->lm_head.nbytes;
+    for (const LayerWeights& l : w->layers) {
+        for (const TensorView* t :
+             {&l.input_layernorm, &l.q_proj_weight, &l.q_proj_bias, &l.k_proj_weight, &l.k_proj_bias,
+              &l.v_proj_weight, &l.v_proj_bias, &l.o_proj_weight, &l.o_proj_bias, &l.sinks,
+              &l.post_attention_layernorm, &l.router_weight, &l.router_bias, &l.gate_up_blocks,
+              &l.gate_up_scales, &l.gate_up_bias, &l.down_blocks, &l.down_scales, &l.down_bias}) {
+            mapped += t->nbytes;
+        }
+    }
+    EXPECT_EQ(checkpoint_tensor_bytes(tiny), mapped);
+    // The releases (gpt-oss-model.md section 2.1 for the 20b; the 120b's hub listing, 60.77 GiB).
+    ModelConfig release = tiny;
+    release.hidden_size = release.intermediate_size = 2880;
+    release.num_attention_heads = 64;
+    release.num_key_value_heads = 8;
+    release.head_dim = 64;
+    release.num_experts_per_tok = 4;
+    release.vocab_size = 201088;
+    release.num_hidden_layers = 24;
+    release.num_local_experts = 32;
+    EXPECT_EQ(checkpoint_tensor_bytes(release), 13'761'264'768u);
+    release.num_hidden_layers = 36;
+    release.num_local_experts = 128;
+    EXPECT_EQ(checkpoint_tensor_bytes(release), 65'248'815'744u);
+}
+
 TEST(ModelWeights, ShardedThroughTheIndexWithTheReleaseNaming) {
     gptoss::testing::TempDir dir("gptoss-mw");
     write_checkpoint(

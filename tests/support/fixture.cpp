@@ -25,6 +25,10 @@ std::filesystem::path tiny_gptoss_dir() {
     return shared_dir() / "fixtures" / "tiny-gptoss";
 }
 
+std::filesystem::path source_data_dir() {
+    return std::filesystem::path(GPTOSS_SOURCE_DIR) / "tests" / "data";
+}
+
 std::filesystem::path binary_dir() {
     return GPTOSS_BINARY_DIR;
 }

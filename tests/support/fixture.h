@@ -14,6 +14,8 @@ std::filesystem::path shared_dir();
 std::filesystem::path toy_harmony_dir();
 // ../shared/fixtures/tiny-gptoss
 std::filesystem::path tiny_gptoss_dir();
+// The repository's own checked-in test data: tests/data of the source tree.
+std::filesystem::path source_data_dir();
 // The build tree's root (where the gptoss executable is).
 std::filesystem::path binary_dir();
 // The gptoss executable of this build.

@@ -245,6 +245,51 @@ TEST(MakeCheckpointCommand, TinyPresetInTheReleaseLayout) {
     for (float v : read_f32(*archive, "logits", &shape)) ASSERT_TRUE(std::isfinite(v));
 }
 
+TEST(MakeCheckpointCommand, Release120bLayoutWithoutWritingIt) {
+    int code = -1;
+    const std::string plan = gptoss("make-checkpoint --preset gpt-oss-120b --dry-run", &code);
+    ASSERT_EQ(code, 0);
+    // 36 layers x 19 tensors + 3, and the byte count that reproduces the hub's 60.77 GiB.
+    EXPECT_NE(plan.find("gpt-oss-120b: 687 tensors, 65248815744 bytes of tensor data in 15 file(s)\n"),
+              std::string::npos)
+        << plan;
+    for (int i = 0; i < 15; ++i) {
+        const std::string file =
+            "model-000" + std::string(i < 10 ? "0" : "") + std::to_string(i) + "-of-00014.safetensors ";
+        EXPECT_NE(plan.find("\n" + file), std::string::npos) << file << " in\n" << plan;
+    }
+    EXPECT_EQ(plan.find("-of-00015"), std::string::npos);
+}
+
+TEST(MakeCheckpointCommand, Tiny120bHas120bStructureAndTakesWidthOverrides) {
+    gptoss::testing::TempDir dir("gptoss-cli");
+    int code = -1;
+    const fs::path out = dir.path() / "tiny120";
+    gptoss(
+        "make-checkpoint --preset tiny-120b --hidden-size 96 --intermediate-size 32 --vocab-size 300 --seed "
+        "3 "
+        "--out " +
+            out.string(),
+        &code);
+    ASSERT_EQ(code, 0);
+    const ModelConfig config = ModelConfig::from_file(out);
+    EXPECT_EQ(config.num_hidden_layers, 36);
+    EXPECT_EQ(config.num_local_experts, 128);
+    EXPECT_EQ(config.num_experts_per_tok, 4);
+    EXPECT_EQ(config.gqa_group_size(), 8);
+    EXPECT_EQ(config.hidden_size, 96);
+    EXPECT_EQ(config.intermediate_size, 32);
+    EXPECT_EQ(config.vocab_size, 300);
+    auto weights = ModelWeights::load(out, config);
+    EXPECT_EQ(weights->layers[35].gate_up_blocks.shape, (std::vector<int64_t>{128, 64, 3, 16}));
+    EXPECT_EQ(weights->layers[35].down_blocks.shape, (std::vector<int64_t>{128, 96, 1, 16}));
+
+    const std::string error =
+        gptoss("make-checkpoint --preset tiny-120b --hidden-size 100 --out " + out.string(), &code, true);
+    EXPECT_NE(code, 0);
+    EXPECT_NE(error.find("--hidden-size must be a positive multiple of 32"), std::string::npos) << error;
+}
+
 TEST(MakeCheckpointCommand, FullVocabularyPresetHasGenerationConfig) {
     gptoss::testing::TempDir dir("gptoss-cli");
     int code = -1;
