@@ -66,10 +66,10 @@ int main(int argc, char** argv) {
     std::vector<double> cached_us, fresh_us;
     for (int r = 0; r < kRequests; ++r) {
         auto constraint = structured::make_harmony_constraint(request, vocabulary);
-        structured::JsonMatcher matcher(constraint->grammar());
+        structured::JsonMatcher matcher(constraint->final_grammar());
         for (int32_t token : tokens) {
             auto a = Clock::now();
-            auto mask = constraint->json_mask(matcher);
+            auto mask = constraint->json_mask(matcher, 0, -1);
             auto b = Clock::now();
             const structured::TokenBitmask fresh = structured::json_token_mask(matcher, *vocabulary);
             auto c = Clock::now();

@@ -30,6 +30,7 @@ public:
     int32_t num_tokens() const { return static_cast<int32_t>(bytes_.size()); }
     std::string_view bytes(int32_t id) const { return bytes_[size_t(id)]; }
     bool is_special(int32_t id) const { return is_special_[size_t(id)] != 0; }
+    const std::vector<int32_t>& special_ids() const { return special_; }
     // The special id whose text is `text` ("<|return|>").
     std::optional<int32_t> special_id(std::string_view text) const;
 
