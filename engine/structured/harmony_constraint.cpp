@@ -190,16 +190,16 @@ std::shared_ptr<const HarmonyConstraint> make_harmony_constraint(
         for (size_t i = 0; i < request.tools.size(); ++i) {
             const auto& tool = request.tools[i];
             HarmonyConstraint::CallTarget call{tool.name, any_object, true};
-            if (tool.strict) {
-                any_strict = true;
-                const nlohmann::json schema =
-                    tool.parameters.is_null() ? nlohmann::json{{"type", "object"}} : tool.parameters;
-                try {
-                    call.arguments = std::make_shared<const JsonGrammar>(compile_json_schema(schema));
-                } catch (const SchemaError& e) {
-                    throw ToolSchemaError(e, i);
-                }
+            const nlohmann::json schema =
+                tool.parameters.is_null() ? nlohmann::json{{"type", "object"}} : tool.parameters;
+            // Strict: the schema must compile. Otherwise it holds the arguments where the compiler takes it
+            // (clients such as the AI SDK never send strict), else any JSON object does.
+            try {
+                call.arguments = std::make_shared<const JsonGrammar>(compile_json_schema(schema));
+            } catch (const SchemaError& e) {
+                if (tool.strict) throw ToolSchemaError(e, i);
             }
+            any_strict = any_strict || tool.strict;
             call.allowed = request.tool_choice != Choice::kNamed || tool.name == request.named_tool;
             calls.push_back(std::move(call));
         }

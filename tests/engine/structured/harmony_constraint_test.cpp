@@ -62,14 +62,15 @@ protected:
         return make_harmony_constraint(r, vocabulary_);
     }
 
-    // tools get_weather (strict: {"city": string}) and get_time (not strict); tool_choice as given.
+    // tools get_weather (strict: {"city": string}) and get_time (not strict, a schema the compiler cannot
+    // take); tool_choice as given.
     std::shared_ptr<const HarmonyConstraint> tool_constraint(StructuredOutputRequest::ToolChoice choice,
                                                              const std::string& named = "") {
         StructuredOutputRequest r;
         r.tools = {
             {"get_weather", true,
              Json::parse(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})")},
-            {"get_time", false, nullptr}};
+            {"get_time", false, Json::parse(R"({"type":"string","pattern":"x"})")}};
         r.tool_choice = choice;
         r.named_tool = named;
         return make_harmony_constraint(r, vocabulary_);
@@ -163,7 +164,7 @@ TEST_F(HarmonyConstraintTest, RequiredLetsTheAnalysisRunThenAllowsOnlyCallsToOff
     EXPECT_EQ(allowed(*s), (std::set<std::string>{"<|call|>"}));
 }
 
-TEST_F(HarmonyConstraintTest, NamedAllowsOnlyThatToolAndANonStrictCallIsAnyJsonObject) {
+TEST_F(HarmonyConstraintTest, NamedAllowsOnlyThatToolAndANonStrictUncompilableSchemaIsAnyJsonObject) {
     auto c = tool_constraint(StructuredOutputRequest::ToolChoice::kNamed, "get_time");
     auto s = c->start();
     feed(*s, {"<|channel|>"});
