@@ -232,9 +232,9 @@ void handle_chat_completions(ServerState& state, const RequestContext& context, 
     check_vocabulary_ids(request.params, *model.tokenizer);
 
     ChatPrompt prompt = render_chat_prompt(state, context, *model.tokenizer);
-    const auto constraint =
-        make_structured_constraint(chat_structured_output_request(body, prompt.tool_calls_allowed),
-                                   model.vocabulary, "response_format.json_schema.schema");
+    const auto constraint = make_structured_constraint(
+        chat_structured_output_request(body, prompt.tool_calls_allowed), model.vocabulary,
+        {"response_format.json_schema.schema", "tools[{}].function.parameters"});
     int num_prompt_tokens = static_cast<int>(prompt.token_ids.size());
     int max_tokens =
         resolve_max_tokens(num_prompt_tokens, request.params, model.engine->max_model_len(), 0, "messages");

@@ -10,8 +10,9 @@
 //   - Reasoning of turns that ended with a final answer is dropped; the current tool loop keeps its analysis.
 //   - The system message: identity, knowledge cutoff 2024-06, the date from the options, reasoning effort,
 //     all three channels (always), the functions line when function tools are rendered.
-//   - tool_choice none renders no tools; required / a named function end the prompt with a forced call
-//   header.
+//   - tool_choice none renders no tools; required / a named function render them as auto does: the
+//     structured-output constraint (server/structured_output.h) lets the model reason and then holds its
+//     header to a call of the tools the choice allows.
 #include "server/chat_mapping.h"
 
 #include <algorithm>
@@ -307,22 +308,6 @@ void drop_finished_reasoning(std::vector<Message>& messages) {
     messages = std::move(kept);
 }
 
-// The start of the reply that tool_choice forces. A named function (or the only tool) gets the whole call
-// header; "required" with several tools stops right after "functions", at a pretokenizer boundary, so the
-// model writes ".NAME" with the tokens it would naturally use.
-RenderedPieces forced_header(const ToolChoice& choice, const std::vector<ToolDescription>& tools) {
-    std::string name = choice.name;
-    if (choice.kind == ToolChoice::Kind::kRequired) {
-        if (tools.size() != 1) return {{true, "<|channel|>"}, {false, "commentary to=functions"}};
-        name = tools.front().name;
-    }
-    return {{true, "<|channel|>"},
-            {false, "commentary to=functions." + name + " "},
-            {true, "<|constrain|>"},
-            {false, "json"},
-            {true, "<|message|>"}};
-}
-
 }  // namespace
 
 bool valid_tool_name(const std::string& name) {
@@ -366,12 +351,6 @@ ChatPrompt build_chat_prompt(const nlohmann::ordered_json& request, const Tokeni
     ChatPrompt prompt;
     prompt.token_ids = pieces_to_tokens(
         render_conversation_for_completion(conversation, Role::kAssistant, RenderConfig{true}), tokenizer);
-    if (render_tools &&
-        (choice.kind == ToolChoice::Kind::kRequired || choice.kind == ToolChoice::Kind::kNamed)) {
-        prompt.forced_reply_prefix = pieces_to_tokens(forced_header(choice, tools), tokenizer);
-        prompt.token_ids.insert(prompt.token_ids.end(), prompt.forced_reply_prefix.begin(),
-                                prompt.forced_reply_prefix.end());
-    }
     prompt.stop_token_ids = FormattingTokens::from_tokenizer(tokenizer).generation_stop_ids();
     if (render_tools) {
         for (const auto& tool : tools) prompt.tool_names.push_back(tool.name);

@@ -36,12 +36,8 @@ struct ChatMappingOptions {
 };
 
 struct ChatPrompt {
-    // The rendered conversation, ending with <|start|>assistant, plus the forced header when tool_choice
-    // requires a call (e.g. "<|channel|>commentary to=functions.NAME <|constrain|>json<|message|>").
+    // The rendered conversation, ending with <|start|>assistant.
     std::vector<int32_t> token_ids;
-    // Tokens at the end of token_ids that belong to the model's reply (the forced header): the output
-    // parser is primed with them so the reply parses as if the model had written them.
-    std::vector<int32_t> forced_reply_prefix;
     std::vector<int32_t> stop_token_ids;  // <|return|>, <|call|>
     // The function tools rendered in the prompt: a call the model addresses to a bare NAME (without the
     // "functions." namespace) is still recognised as a tool call when NAME is one of them.
@@ -88,8 +84,7 @@ public:
     ~ChatOutputAssembler();
     ChatOutputAssembler(ChatOutputAssembler&&) noexcept;
 
-    // Every call returns what changed since the previous call (the first call also carries what the
-    // forced reply prefix started, e.g. the id and name of a forced tool call).
+    // Every call returns what changed since the previous call.
     ChatDelta push(int32_t token);
     // End of generation (stop token, length, stop string or abort). stop_trim_bytes: see TokenEvent; the
     // bytes are cut from the end of the last message's text (never from an earlier message), in message()

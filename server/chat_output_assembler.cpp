@@ -47,10 +47,7 @@ public:
         : parser_(std::move(tokenizer), {harmony::Role::kAssistant, harmony::ParseMode::kTolerant}),
           tool_names_(prompt.tool_names),
           tool_calls_allowed_(prompt.tool_calls_allowed),
-          rng_(std::random_device{}()) {
-        for (int32_t token : prompt.forced_reply_prefix) handle(parser_.process(token));
-        num_message_tokens_ = 0;  // the forced header is prompt, not output
-    }
+          rng_(std::random_device{}()) {}
 
     ChatDelta push(int32_t token) {
         ++num_message_tokens_;

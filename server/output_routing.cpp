@@ -22,15 +22,18 @@ RoutedMessage route_output_message(const harmony::MessageHeader& header,
         return {OutputRoute::kReasoning};
     }
     if (has_recipient) {
-        if (recipient.starts_with("functions.") && recipient.size() > 10) {
+        const auto offered = [&](const std::string& name) {
+            return std::find(tool_names.begin(), tool_names.end(), name) != tool_names.end();
+        };
+        if (recipient.starts_with("functions.") && offered(recipient.substr(10))) {
             return {OutputRoute::kToolCall, recipient.substr(10)};
         }
-        if (std::find(tool_names.begin(), tool_names.end(), recipient) != tool_names.end()) {
+        if (offered(recipient)) {
             warnings.push_back("a call to \"" + recipient + "\" lacked the functions. namespace");
             return {OutputRoute::kToolCall, recipient};
         }
         warnings.push_back("a call to \"" + recipient +
-                           "\", which this server cannot run, went to reasoning");
+                           "\", which the request did not offer, went to reasoning");
         return {OutputRoute::kReasoning};
     }
     const std::string channel = header.channel.value_or("");

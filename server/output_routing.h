@@ -3,8 +3,9 @@
 // message and function_call items), so both routes read the model's output by the same rules:
 //   analysis                       -> reasoning
 //   final, commentary without a recipient (a preamble), no channel, unknown channel -> content
-//   recipient functions.NAME, or a bare NAME of a rendered tool -> tool call
-//   any other recipient (browser.*, python: built-ins the server cannot run) -> reasoning
+//   recipient functions.NAME, or a bare NAME, of a rendered tool -> tool call
+//   any other recipient (a function the request never offered, browser.*, python: built-ins the server
+//   cannot run) -> reasoning, so a client never gets a call it cannot dispatch
 //   a recipient starting with "<|" ("<|constrain|>json" from a final header) is a content type, not a call
 //   messages not authored by the assistant -> dropped
 #pragma once

@@ -28,23 +28,17 @@ public:
         : parser_(std::move(tokenizer), {harmony::Role::kAssistant, harmony::ParseMode::kTolerant}),
           tool_names_(prompt.tool_names),
           tool_calls_allowed_(prompt.tool_calls_allowed),
-          rng_(std::random_device{}()) {
-        // The forced header is prompt, not output: its item is reported with the first push.
-        for (int32_t token : prompt.forced_reply_prefix) handle(parser_.process(token), pending_);
-        num_message_tokens_ = 0;
-    }
+          rng_(std::random_device{}()) {}
 
     std::vector<Event> push(int32_t token) {
-        std::vector<Event> events = std::move(pending_);
-        pending_.clear();
+        std::vector<Event> events;
         ++num_message_tokens_;
         handle(parser_.process(token), events);
         return events;
     }
 
     std::vector<Event> finish() {
-        std::vector<Event> events = std::move(pending_);
-        pending_.clear();
+        std::vector<Event> events;
         handle(parser_.process_eos(), events);
         return events;
     }
@@ -122,7 +116,6 @@ private:
     bool open_ = false;  // items_.back() is the message being read
     bool reasoning_message_ = false;
     bool has_function_call_ = false;
-    std::vector<Event> pending_;  // what the forced reply prefix began, reported by the first call
     int num_message_tokens_ = 0;  // output tokens since the current message's header began
     int num_reasoning_tokens_ = 0;
     std::vector<std::string> warnings_;

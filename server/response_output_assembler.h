@@ -44,7 +44,7 @@ public:
     ~ResponseOutputAssembler();
     ResponseOutputAssembler(ResponseOutputAssembler&&) noexcept;
 
-    // What one generated token changed (the first call also reports the item a forced reply prefix began).
+    // What one generated token changed.
     std::vector<ResponseOutputEvent> push(int32_t token);
     // End of generation: ends an item that is still open (it stays !complete).
     std::vector<ResponseOutputEvent> finish();

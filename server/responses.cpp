@@ -20,6 +20,7 @@
 #include "server/response_output_assembler.h"
 #include "server/responses_mapping.h"
 #include "server/routes.h"
+#include "server/structured_output.h"
 #include "tokenizer/tokenizer.h"
 
 namespace gptoss {
@@ -291,6 +292,10 @@ void handle_responses(ServerState& state, const RequestContext& context, const n
     r.prompt_token_ids = prompt.token_ids;
     r.sampling = make_sampling_params(request.params, model.generation_config, choice_seed(request.params, 0),
                                       false, 0);
+    r.sampling.constraint = make_structured_constraint(
+        chat_structured_output_request(chat_body_for_responses(request, session->conversation),
+                                       prompt.tool_calls_allowed),
+        model.vocabulary, {"text.format.schema", "tools[{}].parameters"});
     session->temperature = r.sampling.temperature;
     session->top_p = r.sampling.top_p;
     r.stop.max_tokens = max_tokens;

@@ -421,6 +421,7 @@ Json chat_body_for_responses(const ResponsesRequest& request, const std::vector<
             Json function = {{"name", tool["name"]}};
             if (const Json* d = member(tool, "description")) function["description"] = *d;
             if (const Json* p = member(tool, "parameters")) function["parameters"] = *p;
+            if (const Json* strict = member(tool, "strict")) function["strict"] = *strict;
             tools.push_back({{"type", "function"}, {"function", std::move(function)}});
         }
         body["tools"] = std::move(tools);

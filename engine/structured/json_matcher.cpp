@@ -613,6 +613,54 @@ void normalize(std::vector<MatchThread>& threads) {
 
 }  // namespace
 
+StringBodyRead read_string_body(std::string_view bytes) {
+    StringBodyRead out;
+    MatchFrame f;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        switch (body_step(f, static_cast<uint8_t>(bytes[i]))) {
+            case BodyStep::kReject:
+                return out;
+            case BodyStep::kPartial:
+                break;
+            case BodyStep::kCharacter:
+                ++out.characters;
+                break;
+            case BodyStep::kClose:
+                out.kind = StringBodyRead::Kind::kCloses;
+                out.close_offset = static_cast<int32_t>(i);
+                return out;
+        }
+    }
+    out.kind = StringBodyRead::Kind::kInside;
+    out.ends_partial = f.escape != 0 || f.utf8_left != 0;
+    return out;
+}
+
+std::optional<OpenString> JsonMatcher::open_string() const {
+    if (threads_.size() != 1 || threads_[0].size() < 2) return std::nullopt;
+    const MatchFrame& f = threads_[0].back();
+    if (f.escape != 0 || f.utf8_left != 0) return std::nullopt;
+    const GrammarNode& n = grammar_->nodes[size_t(f.node)];
+    OpenString out{0, 0, -1, *this};
+    MatchThread& closed = out.after_close.threads_[0];
+    if (n.kind == NodeKind::kString && f.phase == 1 && n.format == StringFormat::kNone) {
+        out.characters = f.count;
+        out.min_length = n.min_length;
+        out.max_length = n.max_length;
+        closed.pop_back();  // as Stepper::string's kClose does
+        return out;
+    }
+    if (n.kind == NodeKind::kObject && f.phase == 3 && f.mask2 == 0 && n.additional >= 0) {
+        MatchFrame& key = closed.back();  // as Stepper::key's kClose does for an additional key
+        key.property = -1;
+        key.phase = 4;
+        key.mask2 = 0;
+        key.value = 0;
+        return out;
+    }
+    return std::nullopt;
+}
+
 JsonMatcher::JsonMatcher(std::shared_ptr<const JsonGrammar> grammar) : grammar_(std::move(grammar)) {
     threads_.push_back(MatchThread{MatchFrame{}});
 }

@@ -9,6 +9,7 @@
 #include <compare>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,20 @@ struct MatchFrame {
 };
 using MatchThread = std::vector<MatchFrame>;  // root first
 
+// How a token's bytes read inside a JSON string body from a neutral position (not within an escape or a
+// UTF-8 sequence): all inside the body, up to a closing quote, or not at all. The per-vocabulary index of
+// these (string_token_index.h) lets a string body's mask skip the walk.
+struct StringBodyRead {
+    enum class Kind : uint8_t { kInside, kCloses, kRejected };
+    Kind kind = Kind::kRejected;
+    int32_t characters = 0;     // complete characters (a code point or an escape each) before the end / quote
+    bool ends_partial = false;  // kInside: the bytes stop within an escape or a UTF-8 sequence
+    int32_t close_offset = 0;   // kCloses: the index of the closing quote
+};
+StringBodyRead read_string_body(std::string_view bytes);
+
+struct OpenString;
+
 class JsonMatcher {
 public:
     explicit JsonMatcher(std::shared_ptr<const JsonGrammar> grammar);
@@ -51,12 +66,24 @@ public:
     bool can_continue() const;
     // Equal for equal states (the same set of threads).
     std::string state_key() const;
+    // Set when the state is a single thread inside a string body as OpenString describes.
+    std::optional<OpenString> open_string() const;
 
     const JsonGrammar& grammar() const { return *grammar_; }
 
 private:
     std::shared_ptr<const JsonGrammar> grammar_;
     std::vector<MatchThread> threads_;  // sorted, unique
+};
+
+// The matcher is inside one string body at a neutral position: a plain string value (no format) or an
+// object key that can only be an additional one. What it accepts is a function of the characters alone up
+// to the closing quote, then of `after_close`.
+struct OpenString {
+    int32_t characters = 0;   // read so far (counted only under length limits)
+    int32_t min_length = 0;   // characters the string needs before its closing quote
+    int32_t max_length = -1;  // -1: unbounded
+    JsonMatcher after_close;  // the state right after the closing quote
 };
 
 }  // namespace gptoss::structured

@@ -2,32 +2,41 @@
 
 namespace gptoss::structured {
 
+namespace {
+
+bool step(const JsonMatcher& from, uint8_t byte, JsonMatcher& to) {
+    to = from;
+    return to.advance(byte);
+}
+
+TokenBitmask string_body_mask(const OpenString& open, const TokenVocabulary& vocabulary) {
+    const StringTokenIndex& index = vocabulary.string_index();
+    const int32_t budget = open.max_length < 0 ? -1 : open.max_length - open.characters;
+    TokenBitmask mask = index.inside(budget);
+    const int32_t least = open.min_length - open.characters;
+    const auto& closing = index.closing();
+    auto allow = [&](int32_t item) {
+        const auto& c = closing[size_t(item)];
+        if (c.characters >= least && (budget < 0 || c.characters <= budget)) mask.set(c.id);
+    };
+    const ByteTrie& remainders = index.remainders();
+    for (int32_t item : remainders.empty_items()) allow(item);
+    remainders.walk(open.after_close, step, [&](int32_t node, const JsonMatcher&) {
+        for (const int32_t* it = remainders.items_begin(node); it != remainders.items_end(node); ++it)
+            allow(*it);
+    });
+    return mask;
+}
+
+}  // namespace
+
 TokenBitmask json_token_mask(const JsonMatcher& matcher, const TokenVocabulary& vocabulary) {
+    if (auto open = matcher.open_string()) return string_body_mask(*open, vocabulary);
     TokenBitmask mask(vocabulary.num_tokens());
-    const auto& ids = vocabulary.sorted_ids();
-    const auto& common = vocabulary.common_prefix();
-    std::vector<JsonMatcher> states;  // states[d]: after the first d bytes of the current token
-    states.reserve(vocabulary.max_token_bytes() + 1);
-    states.push_back(matcher);
-    int32_t dead_at = -1;  // the previous token's byte that was rejected (-1: it was accepted)
-    for (size_t i = 0; i < ids.size(); ++i) {
-        const int32_t shared = common[i];
-        if (dead_at >= 0 && shared > dead_at) continue;  // starts with the rejected prefix
-        dead_at = -1;
-        if (states.size() > size_t(shared) + 1) states.erase(states.begin() + shared + 1, states.end());
-        const std::string_view bytes = vocabulary.bytes(ids[i]);
-        bool accepted = true;
-        for (size_t d = states.size() - 1; d < bytes.size(); ++d) {
-            JsonMatcher next = states.back();
-            if (!next.advance(static_cast<uint8_t>(bytes[d]))) {
-                dead_at = static_cast<int32_t>(d);
-                accepted = false;
-                break;
-            }
-            states.push_back(std::move(next));
-        }
-        if (accepted) mask.set(ids[i]);
-    }
+    const ByteTrie& trie = vocabulary.trie();
+    trie.walk(matcher, step, [&](int32_t node, const JsonMatcher&) {
+        for (const int32_t* it = trie.items_begin(node); it != trie.items_end(node); ++it) mask.set(*it);
+    });
     return mask;
 }
 

@@ -1,7 +1,5 @@
 #include "engine/structured/token_vocabulary.h"
 
-#include <algorithm>
-
 #include "tokenizer/tokenizer.h"
 
 namespace gptoss::structured {
@@ -9,22 +7,12 @@ namespace gptoss::structured {
 TokenVocabulary::TokenVocabulary(std::vector<std::string> token_bytes, std::vector<int32_t> special)
     : bytes_(std::move(token_bytes)), is_special_(bytes_.size(), 0), special_(std::move(special)) {
     for (int32_t id : special_) is_special_[size_t(id)] = 1;
+    std::vector<std::string_view> ordinary(bytes_.size());  // specials stay empty: not in the trie
     for (int32_t id = 0; id < num_tokens(); ++id) {
-        if (!is_special_[size_t(id)] && !bytes_[size_t(id)].empty()) sorted_.push_back(id);
+        if (!is_special_[size_t(id)]) ordinary[size_t(id)] = bytes_[size_t(id)];
     }
-    std::sort(sorted_.begin(), sorted_.end(), [&](int32_t a, int32_t b) {
-        return bytes_[size_t(a)] != bytes_[size_t(b)] ? bytes_[size_t(a)] < bytes_[size_t(b)] : a < b;
-    });
-    common_prefix_.resize(sorted_.size(), 0);
-    for (size_t i = 0; i < sorted_.size(); ++i) {
-        const std::string& cur = bytes_[size_t(sorted_[i])];
-        max_bytes_ = std::max(max_bytes_, cur.size());
-        if (i == 0) continue;
-        const std::string& prev = bytes_[size_t(sorted_[i - 1])];
-        size_t n = 0;
-        while (n < cur.size() && n < prev.size() && cur[n] == prev[n]) ++n;
-        common_prefix_[i] = static_cast<int32_t>(n);
-    }
+    trie_ = ByteTrie(ordinary);
+    string_index_ = std::make_unique<const StringTokenIndex>(*this);
 }
 
 std::shared_ptr<const TokenVocabulary> TokenVocabulary::from_tokenizer(const Tokenizer& tokenizer) {

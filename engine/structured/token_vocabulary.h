@@ -1,8 +1,8 @@
-// TokenVocabulary: the bytes of every token id, sorted so that a mask walks shared prefixes once.
+// TokenVocabulary: the bytes of every token id, indexed for token masks.
 //
-// The mask computation (json_token_mask.h) visits the ordinary tokens in byte order: a token shares its first
-// common_prefix(i) bytes with the one before it, so the matcher states for those bytes are reused, and when a
-// prefix is rejected every following token that starts with it is skipped (an implicit token trie).
+// The mask computation (json_token_mask.h) walks the ordinary tokens as a trie (byte_trie.h): the matcher
+// states of shared prefixes are computed once, and a rejected prefix skips every token under it. Inside
+// string bodies it uses the precomputed StringTokenIndex instead.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "engine/structured/byte_trie.h"
+#include "engine/structured/string_token_index.h"
 
 namespace gptoss {
 class Tokenizer;
@@ -27,22 +30,20 @@ public:
     int32_t num_tokens() const { return static_cast<int32_t>(bytes_.size()); }
     std::string_view bytes(int32_t id) const { return bytes_[size_t(id)]; }
     bool is_special(int32_t id) const { return is_special_[size_t(id)] != 0; }
+    const std::vector<int32_t>& special_ids() const { return special_; }
     // The special id whose text is `text` ("<|return|>").
     std::optional<int32_t> special_id(std::string_view text) const;
 
-    // Ordinary (non-special, non-empty) ids in byte order, and the length of the prefix each shares with the
-    // one before it (0 for the first).
-    const std::vector<int32_t>& sorted_ids() const { return sorted_; }
-    const std::vector<int32_t>& common_prefix() const { return common_prefix_; }
-    size_t max_token_bytes() const { return max_bytes_; }
+    // The ordinary (non-special, non-empty) tokens; a trie item is the token id.
+    const ByteTrie& trie() const { return trie_; }
+    const StringTokenIndex& string_index() const { return *string_index_; }
 
 private:
     std::vector<std::string> bytes_;   // [V]
     std::vector<uint8_t> is_special_;  // [V]
     std::vector<int32_t> special_;
-    std::vector<int32_t> sorted_;         // [ordinary tokens]
-    std::vector<int32_t> common_prefix_;  // [ordinary tokens]
-    size_t max_bytes_ = 0;
+    ByteTrie trie_;
+    std::unique_ptr<const StringTokenIndex> string_index_;
 };
 
 }  // namespace gptoss::structured

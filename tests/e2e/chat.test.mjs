@@ -142,12 +142,13 @@ describe('chat completions', () => {
   });
 
   test('tool_choice named, and required with one tool, force a call', async () => {
-    // The model would answer this one in words; the forced call header makes it call the tool. (With several
-    // tools, "required" leaves the function name to the model: tests/e2e/scripted.test.mjs covers that.)
+    // The prompt asks for another tool; the constraint lets the model reason, then holds its call header to
+    // the forced one. (A prompt the toy would answer in words keeps it reasoning until max_tokens: it never
+    // learned to call without a reason. tests/e2e/structured.test.mjs checks the arguments.)
     const tools = toolCase.request.tools;
     const forced = tools.find((t) => t.function.name !== toolCase.expected.tool_call.name).function;
     for (const [toolList, tool_choice] of [[tools, { type: 'function', function: { name: forced.name } }], [[{ type: 'function', function: forced }], 'required']]) {
-      const r = await client.chat.completions.create(requestOf(helloCase, { tools: toolList, tool_choice, max_tokens: 40 }));
+      const r = await client.chat.completions.create(requestOf(toolCase, { tools: toolList, tool_choice, max_tokens: 160 }));
       const calls = r.choices[0].message.tool_calls;
       assert.equal(calls?.length, 1, JSON.stringify(r.choices[0]));
       assert.equal(calls[0].function.name, forced.name);

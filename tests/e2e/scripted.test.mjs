@@ -82,7 +82,7 @@ describe('scripted model output', () => {
     assert.equal(r.message.reasoning, 'Need the weather.');
   });
 
-  test('tool_choice named: the forced header plus the model\'s arguments', async () => {
+  test('tool_choice named: the model reasons, then calls the named tool', async () => {
     const r = await both(ask('forced_named', { tools, tool_choice: { type: 'function', function: { name: 'get_weather' } } }));
     assert.equal(r.finish, 'tool_calls');
     assert.equal(r.message.tool_calls[0].function.name, 'get_weather');

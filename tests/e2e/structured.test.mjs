@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { generateObject, streamObject } from 'ai';
+import { generateObject, generateText, streamObject, tool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { z } from 'zod';
-import { startServer } from './support/server.mjs';
+import { startServer, toyRequests } from './support/server.mjs';
 
 // Twenty schemas: nested objects, arrays, enums, optional and nullable fields, formats, integer bounds.
 // Strings and arrays are bounded so that the toy model's answers end within max_tokens.
@@ -129,5 +129,92 @@ describe('Vercel AI SDK with zod', () => {
       return result.object;
     }));
     objects.forEach((o, i) => assert.ok(entries[i][1].safeParse(o).success, `${entries[i][0]}: ${JSON.stringify(o)}`));
+  });
+});
+
+// tool_choice required / named through the same engine: the toy reasons first, then the header is held to a
+// call of an allowed tool, and strict arguments to the tool's schema. Tools and prompts from the toy's
+// fixtures (get_weather / get_time / get_location).
+const toolCases = toyRequests().filter((c) => c.expected.tool_call).slice(0, 6);
+const toyTools = toolCases[0].request.tools.map((t) => ({ ...t, function: { ...t.function, strict: true } }));
+const ARGUMENTS = {
+  get_location: z.object({}).strict(),
+  get_time: z.object({ city: z.string() }).strict(),
+  get_weather: z.object({ location: z.string(), unit: z.enum(['celsius', 'fahrenheit']).optional() }).strict(),
+};
+
+describe('tool_choice required / named (openai SDK, strict tools)', () => {
+  for (const [label, choiceOf] of [
+    ['required', () => 'required'],
+    ['named (a tool the prompt does not ask for)', (c) => ({ type: 'function', function: { name: c.expected.tool_call.name === 'get_time' ? 'get_weather' : 'get_time' } })],
+  ]) {
+    test(`${label}: reasoning first, then a call to an allowed tool with arguments in its schema`, async () => {
+      const replies = await Promise.all(toolCases.map((c, i) => client.chat.completions.create({
+        model: 'toy-harmony', messages: c.request.messages, tools: toyTools, tool_choice: choiceOf(c),
+        max_tokens: 200, seed: 400 + i,
+      })));
+      replies.forEach((r, i) => {
+        const message = r.choices[0].message;
+        const detail = JSON.stringify(r.choices[0]);
+        assert.equal(r.choices[0].finish_reason, 'tool_calls', detail);
+        assert.equal(message.tool_calls?.length, 1, detail);
+        const call = message.tool_calls[0].function;
+        const choice = choiceOf(toolCases[i]);
+        if (typeof choice === 'object') assert.equal(call.name, choice.function.name, detail);
+        assert.ok(call.name in ARGUMENTS, detail);
+        assert.ok(ARGUMENTS[call.name].safeParse(JSON.parse(call.arguments)).success, detail);
+        assert.ok(message.reasoning_content?.length > 0, `no reasoning: ${detail}`);
+      });
+    });
+  }
+});
+
+describe('Vercel AI SDK forced toolChoice', () => {
+  test('generateText with toolChoice {type: tool} calls that tool with valid input', async () => {
+    const tools = {
+      get_weather: tool({ description: 'Gets the current weather for a city.', inputSchema: ARGUMENTS.get_weather }),
+      get_time: tool({ description: 'Gets the current local time in a city.', inputSchema: ARGUMENTS.get_time }),
+    };
+    const results = await Promise.all(toolCases.map((c, i) => generateText({
+      model: provider.chatModel('toy-harmony'), tools, toolChoice: { type: 'tool', toolName: 'get_weather' },
+      prompt: c.request.messages.at(-1).content, maxOutputTokens: 200, seed: 500 + i, maxRetries: 0,
+    })));
+    results.forEach((r) => {
+      assert.equal(r.toolCalls.length, 1, JSON.stringify(r.content));
+      assert.equal(r.toolCalls[0].toolName, 'get_weather');
+      assert.ok(ARGUMENTS.get_weather.safeParse(r.toolCalls[0].input).success, JSON.stringify(r.toolCalls[0]));
+    });
+  });
+});
+
+describe('Responses API text.format', () => {
+  test('json_schema answers (streamed and not) parse and validate; reasoning stays', async () => {
+    const picks = entries.slice(0, 4);
+    const format = (name, schema) => ({ type: 'json_schema', name, strict: true, schema: z.toJSONSchema(schema) });
+    const plain = await Promise.all(picks.map(([name, schema], i) => client.responses.create({
+      model: 'toy-harmony', input: `Give me a ${name} as JSON.`, max_output_tokens: MAX_TOKENS, seed: 600 + i,
+      text: { format: format(name, schema) },
+    })));
+    plain.forEach((r, i) => {
+      const [name, schema] = picks[i];
+      assert.ok(schema.safeParse(JSON.parse(r.output_text)).success, `${name}: ${r.output_text}`);
+      assert.ok(r.output.some((item) => item.type === 'reasoning'), `${name}: no reasoning item`);
+    });
+    const [name, schema] = picks[0];
+    const stream = await client.responses.create({
+      model: 'toy-harmony', input: `Give me a ${name} as JSON.`, max_output_tokens: MAX_TOKENS, seed: 700,
+      text: { format: format(name, schema) }, stream: true,
+    });
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    assert.ok(schema.safeParse(JSON.parse(text)).success, text);
+  });
+
+  test('an unsupported keyword in text.format is a 400 that names it', async () => {
+    await assert.rejects(
+      client.responses.create({ model: 'toy-harmony', input: 'hi',
+        text: { format: { type: 'json_schema', name: 'x', schema: { type: 'string', pattern: '^a+$' } } } }),
+      (e) => e.status === 400 && /'pattern'/.test(e.message) && e.param === 'text.format.schema',
+    );
   });
 });

@@ -100,7 +100,8 @@ const gptoss::structured::TokenVocabulary& vocabulary() {
             tokens.emplace_back(1, a);
             for (char b : alphabet) tokens.push_back(std::string{a, b});
         }
-        for (const char* w : {"true", "null", "false", "\"a\"", "\"ab\":", "\xc3\xa9", "\xc3", "2024-01-01"})
+        for (const char* w : {"true", "null", "false", "\"a\"", "\"ab\":", "\xc3\xa9", "\xc3", "2024-01-01",
+                              "ab\"},", "\\\"a\"]"})
             tokens.emplace_back(w);
         return gptoss::structured::TokenVocabulary(std::move(tokens), {});
     }();

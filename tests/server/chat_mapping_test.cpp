@@ -51,32 +51,7 @@ TEST(ChatMappingToyGolden, EveryRequestRendersTheGoldenPromptIds) {
                                                     testing::toy_case_options(test_case.at("request")));
         const auto expected = golden.at("cases").at(index).at("prompt_ids").get<std::vector<int32_t>>();
         EXPECT_EQ(prompt.token_ids, expected) << decode_text(prompt.token_ids);
-        EXPECT_TRUE(prompt.forced_reply_prefix.empty());
     }
-}
-
-TEST(ChatMappingToyGolden, ForcedCallHeadersAreTheTokensTheModelWrites) {
-    // Forcing a named call must prefill exactly the tokens the model produces when it calls on its own.
-    const Json requests =
-        testing::read_ordered_json_file(testing::shared_dir() / "fixtures" / "toy-harmony-requests.json");
-    const nlohmann::json golden = testing::read_json(testing::toy_harmony_dir() / "golden.json");
-    int num_checked = 0;
-    for (const Json& test_case : requests.at("cases")) {
-        if (!test_case.at("expected").contains("tool_call")) continue;
-        const int index = test_case.at("case").get<int>();
-        SCOPED_TRACE("case " + std::to_string(index));
-        Json request = test_case.at("request");
-        request["tool_choice"] = {{"type", "function"},
-                                  {"function", {{"name", test_case["expected"]["tool_call"]["name"]}}}};
-        const ChatPrompt prompt =
-            build_chat_prompt(request, *toy_tokenizer(), testing::toy_case_options(request));
-        const auto greedy = golden.at("cases").at(index).at("greedy_ids").get<std::vector<int32_t>>();
-        EXPECT_NE(std::search(greedy.begin(), greedy.end(), prompt.forced_reply_prefix.begin(),
-                              prompt.forced_reply_prefix.end()),
-                  greedy.end());
-        ++num_checked;
-    }
-    EXPECT_GT(num_checked, 10);
 }
 
 TEST(ChatMapping, StopTokensAreReturnAndCall) {
@@ -240,37 +215,20 @@ TEST(ChatMapping, ToolCallsAreAllowedOnlyWhenToolsAreOffered) {
     EXPECT_FALSE(allowed({{"messages", {user("hi")}}}));
 }
 
-TEST(ChatMapping, NamedToolChoiceForcesTheCallHeader) {
-    const Json request = {{"messages", {user("hi")}},
-                          {"tools", {kWeatherTool, kTimeTool}},
-                          {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_time"}}}}}};
-    const ChatPrompt prompt = build_chat_prompt(request, *toy_tokenizer(), no_date());
-    const std::string forced = "<|channel|>commentary to=functions.get_time <|constrain|>json<|message|>";
-    EXPECT_EQ(decode_text(prompt.forced_reply_prefix), forced);
-    const std::string text = decode_text(prompt.token_ids);
-    EXPECT_TRUE(text.ends_with("hi<|end|><|start|>assistant" + forced)) << text;
-    ASSERT_GE(prompt.token_ids.size(), prompt.forced_reply_prefix.size());
-    EXPECT_TRUE(std::equal(prompt.forced_reply_prefix.begin(), prompt.forced_reply_prefix.end(),
-                           prompt.token_ids.end() - static_cast<long>(prompt.forced_reply_prefix.size())));
-    EXPECT_EQ(prompt.forced_reply_prefix.front(), 200005);
-    EXPECT_EQ(prompt.forced_reply_prefix.back(), 200008);
-}
-
-TEST(ChatMapping, RequiredToolChoice) {
-    // One tool: the whole header is forced. Several: the model picks the name after "to=functions".
-    ChatPrompt prompt = build_chat_prompt(
-        Json{{"messages", {user("hi")}}, {"tools", {kWeatherTool}}, {"tool_choice", "required"}},
-        *toy_tokenizer(), no_date());
-    EXPECT_EQ(decode_text(prompt.forced_reply_prefix),
-              "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>");
-    prompt = build_chat_prompt(
-        Json{{"messages", {user("hi")}}, {"tools", {kWeatherTool, kTimeTool}}, {"tool_choice", "required"}},
-        *toy_tokenizer(), no_date());
-    EXPECT_EQ(decode_text(prompt.forced_reply_prefix), "<|channel|>commentary to=functions");
-    // The prefix ends on a pretokenizer boundary: the model's ".get_time" tokens follow unchanged.
-    const auto whole = toy_tokenizer()->encode_ordinary("commentary to=functions.get_time");
-    const auto prefix = toy_tokenizer()->encode_ordinary("commentary to=functions");
-    EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(), whole.begin()));
+TEST(ChatMapping, RequiredAndNamedToolChoiceRenderTheToolsAsAutoDoes) {
+    // The prompt ends where the model's reply begins: the structured-output constraint, not a prefilled
+    // header, makes it call, so its analysis still runs first.
+    const Json automatic = {{"messages", {user("hi")}}, {"tools", {kWeatherTool, kTimeTool}}};
+    const ChatPrompt base = build_chat_prompt(automatic, *toy_tokenizer(), no_date());
+    for (const Json& choice :
+         {Json("required"), Json{{"type", "function"}, {"function", {{"name", "get_time"}}}}}) {
+        Json request = automatic;
+        request["tool_choice"] = choice;
+        const ChatPrompt prompt = build_chat_prompt(request, *toy_tokenizer(), no_date());
+        EXPECT_EQ(prompt.token_ids, base.token_ids) << choice;
+        EXPECT_TRUE(decode_text(prompt.token_ids).ends_with("hi<|end|><|start|>assistant"));
+        EXPECT_EQ(prompt.tool_names, (std::vector<std::string>{"get_weather", "get_time"}));
+    }
 }
 
 TEST(ChatMapping, ToolChoiceErrors) {

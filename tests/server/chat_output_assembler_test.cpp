@@ -49,7 +49,14 @@ struct AssembledReply {
     int num_reasoning_tokens = 0;
 };
 
-AssembledReply run(const std::vector<int32_t>& output, const ChatPrompt& prompt = {},
+// The tools these tests' replies call, as build_chat_prompt lists them when a request offers them.
+ChatPrompt offering_tools() {
+    ChatPrompt prompt;
+    prompt.tool_names = {"get_weather", "get_time", "f", "a", "b"};
+    return prompt;
+}
+
+AssembledReply run(const std::vector<int32_t>& output, const ChatPrompt& prompt = offering_tools(),
                    FinishReason engine_reason = FinishReason::kStop, size_t stop_trim_bytes = 0) {
     ChatOutputAssembler assembler(toy_tokenizer(), prompt);
     AssembledReply result;
@@ -180,7 +187,7 @@ TEST(ChatOutputAssembler, RecipientBeforeTheChannelAndAdjacentConstrain) {
 }
 
 TEST(ChatOutputAssembler, ToolCallArgumentsStreamWithIndexAndIdOnTheFirstDelta) {
-    ChatOutputAssembler assembler(toy_tokenizer(), ChatPrompt{});
+    ChatOutputAssembler assembler(toy_tokenizer(), offering_tools());
     std::vector<ChatDelta> deltas;
     for (int32_t id :
          encode("<|channel|>commentary to=functions.a <|constrain|>json<|message|>{\"k\": 1}<|end|>"
@@ -204,37 +211,15 @@ TEST(ChatOutputAssembler, ToolCallArgumentsStreamWithIndexAndIdOnTheFirstDelta) 
     EXPECT_NE(assembler.message()["tool_calls"][0]["id"], assembler.message()["tool_calls"][1]["id"]);
 }
 
-TEST(ChatOutputAssembler, ForcedPrefixPrimesTheParser) {
-    const Json request = {
-        {"messages", {{{"role", "user"}, {"content", "Weather?"}}}},
-        {"tools", {Json::parse(R"({"type": "function", "function": {"name": "get_weather"}})")}},
-        {"tool_choice", "required"}};
-    const ChatPrompt prompt = build_chat_prompt(request, *toy_tokenizer(), ChatMappingOptions{});
-    ChatOutputAssembler assembler(toy_tokenizer(), prompt);
-    const ChatDelta first = assembler.push(encode("{}").front());
-    ASSERT_EQ(first.tool_calls.size(), 1u);
-    EXPECT_EQ(first.tool_calls[0].name, "get_weather");
-    EXPECT_EQ(first.tool_calls[0].arguments, "{}");
-    assembler.push(200012);
-    assembler.finish();
-    EXPECT_EQ(assembler.finish_reason(FinishReason::kStop), "tool_calls");
-    EXPECT_EQ(assembler.message()["tool_calls"][0]["function"]["arguments"], "{}");
-}
-
-TEST(ChatOutputAssembler, RequiredWithSeveralToolsLetsTheModelName) {
-    const Json request = {{"messages", {{{"role", "user"}, {"content", "Time?"}}}},
-                          {"tools",
-                           {Json::parse(R"({"type": "function", "function": {"name": "get_weather"}})"),
-                            Json::parse(R"({"type": "function", "function": {"name": "get_time"}})")}},
-                          {"tool_choice", "required"}};
-    const ChatPrompt prompt = build_chat_prompt(request, *toy_tokenizer(), ChatMappingOptions{});
+TEST(ChatOutputAssembler, ACallToAToolNeverOfferedIsReasoningNotAToolCall) {
+    // A garbled name ("get" for get_weather) must not reach the client as a call it cannot dispatch.
     const AssembledReply r =
-        run(toy_tokenizer()->encode(".get_time <|constrain|>json<|message|>{\"city\": \"Rome\"}<|call|>",
-                                    SpecialTokenPolicy::all()),
-            prompt);
-    ASSERT_EQ(r.message["tool_calls"].size(), 1u);
-    EXPECT_EQ(r.message["tool_calls"][0]["function"]["name"], "get_time");
-    EXPECT_EQ(r.message["tool_calls"][0]["function"]["arguments"], "{\"city\": \"Rome\"}");
+        run(encode("<|channel|>commentary to=functions.get <|constrain|>json<|message|>{}<|call|>"));
+    EXPECT_FALSE(r.message.contains("tool_calls") && !r.message["tool_calls"].is_null()) << r.message;
+    EXPECT_EQ(r.message["reasoning_content"], "{}");
+    EXPECT_EQ(r.finish_reason, "stop");
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_NE(r.warnings[0].find("did not offer"), std::string::npos);
 }
 
 TEST(ChatOutputAssembler, ConstrainedFinalIsContentNotAToolCall) {
@@ -316,8 +301,8 @@ TEST(ChatOutputAssembler, FinishReasonLength) {
     EXPECT_EQ(r.finish_reason, "length");
     EXPECT_EQ(r.message["reasoning_content"], "long thou");
     const AssembledReply call =
-        run(encode("<|channel|>commentary to=functions.f <|constrain|>json<|message|>{\"a\""), ChatPrompt{},
-            FinishReason::kLength);
+        run(encode("<|channel|>commentary to=functions.f <|constrain|>json<|message|>{\"a\""),
+            offering_tools(), FinishReason::kLength);
     EXPECT_EQ(call.finish_reason, "length");
     EXPECT_EQ(call.message["tool_calls"][0]["function"]["arguments"], "{\"a\"");
 }

@@ -1,5 +1,5 @@
 // Generated tokens -> Responses output items (server/response_output_assembler.cpp): one item per harmony
-// message, events in generation order, incomplete items, a forced call header, and the items' JSON shapes.
+// message, events in generation order, incomplete items, and the items' JSON shapes.
 #include <gtest/gtest.h>
 
 #include "server/response_output_assembler.h"
@@ -88,19 +88,6 @@ TEST(ResponseOutputAssembler, AMessageCutOffByTheTokenLimitIsIncomplete) {
     EXPECT_EQ(r.items[0].text, "Hello, wor");
     EXPECT_FALSE(r.items[0].complete);
     EXPECT_EQ(response_item_json(r.items[0], "incomplete", false)["status"], "incomplete");
-}
-
-TEST(ResponseOutputAssembler, AForcedCallHeaderStartsTheFirstItem) {
-    ChatPrompt prompt = with_tools();
-    prompt.forced_reply_prefix =
-        encode("<|channel|>commentary to=functions.get_time <|constrain|>json<|message|>");
-    ResponseOutputAssembler assembler(toy_tokenizer(), prompt);
-    std::vector<Event> first = assembler.push(encode("{}")[0]);
-    ASSERT_FALSE(first.empty());
-    EXPECT_EQ(first[0].kind, Event::Kind::kItemAdded);
-    ASSERT_EQ(assembler.items().size(), 1u);
-    EXPECT_EQ(assembler.items()[0].type, Item::Type::kFunctionCall);
-    EXPECT_EQ(assembler.items()[0].name, "get_time");
 }
 
 TEST(ResponseOutputAssembler, ACallWithoutOfferedToolsIsReasoning) {

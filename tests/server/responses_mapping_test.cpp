@@ -74,7 +74,7 @@ TEST(ResponsesMapping, ToolsToolChoiceEffortAndTextFormatInChatTerms) {
         "text": {"format": {"type": "json_schema", "name": "s", "schema": {"type": "object"}, "strict": true}}})"));
     EXPECT_EQ(body["tools"],
               Json::parse(R"([{"type": "function", "function": {"name": "f", "description": "d",
-                                                "parameters": {"type": "object"}}}])"));
+                                                "parameters": {"type": "object"}, "strict": true}}])"));
     EXPECT_EQ(body["tool_choice"], Json::parse(R"({"type": "function", "function": {"name": "f"}})"));
     EXPECT_EQ(body["reasoning_effort"], "high");
     EXPECT_EQ(body["response_format"], Json::parse(R"({"type": "json_schema",

@@ -27,6 +27,11 @@ protected:
                               "assistant",
                               "commentary",
                               " to=functions.get",
+                              " to=functions.get_time ",
+                              " to=functions",
+                              ".get_weather",
+                              ".get_time",
+                              " ",
                               "Let me think.",
                               "{\"",
                               "city",
@@ -36,8 +41,8 @@ protected:
                               "{",
                               "}",
                               "\"",
-                              " ",
-                              "json"}) {
+                              "json",
+                              "\"Boston\"}"}) {
             id_[t] = int32_t(tokens_.size());
             tokens_.emplace_back(t);
         }
@@ -54,6 +59,20 @@ protected:
         r.schema =
             Json::parse(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})");
         r.tool_calls_allowed = tool_calls_allowed;
+        return make_harmony_constraint(r, vocabulary_);
+    }
+
+    // tools get_weather (strict: {"city": string}) and get_time (not strict, a schema the compiler cannot
+    // take); tool_choice as given.
+    std::shared_ptr<const HarmonyConstraint> tool_constraint(StructuredOutputRequest::ToolChoice choice,
+                                                             const std::string& named = "") {
+        StructuredOutputRequest r;
+        r.tools = {
+            {"get_weather", true,
+             Json::parse(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})")},
+            {"get_time", false, Json::parse(R"({"type":"string","pattern":"x"})")}};
+        r.tool_choice = choice;
+        r.named_tool = named;
         return make_harmony_constraint(r, vocabulary_);
     }
 
@@ -123,6 +142,74 @@ TEST_F(HarmonyConstraintTest, WithToolsHeadersAreFreeButTheFinalAnswerIsStillCon
     feed(*t, {"<|channel|>", "final", "<|message|>"});
     EXPECT_EQ(t->phase(), ConstraintState::Phase::kJson);
     EXPECT_EQ(allowed(*t), (std::set<std::string>{" ", "{\"", "{"}));
+}
+
+TEST_F(HarmonyConstraintTest, RequiredLetsTheAnalysisRunThenAllowsOnlyCallsToOfferedTools) {
+    auto c = tool_constraint(StructuredOutputRequest::ToolChoice::kRequired);
+    auto s = c->start();
+    feed(*s, {"<|channel|>"});
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{"analysis", "commentary"}));
+    feed(*s, {"analysis", "<|message|>", "Let me think."});
+    EXPECT_FALSE(allowed(*s).contains("<|return|>"));  // no answer instead of the call
+    feed(*s, {"<|end|>", "<|start|>", "assistant", "<|channel|>", "commentary"});
+    // Every token that keeps the header a prefix of an allowed one (a real vocabulary has a token for every
+    // byte, so each prefix can be finished).
+    EXPECT_EQ(allowed(*s),
+              (std::set<std::string>{" ", " to=functions", " to=functions.get", " to=functions.get_time "}));
+    feed(*s, {" to=functions", ".get_weather", " ", "<|constrain|>", "json", "<|message|>"});
+    // Strict: the arguments follow the tool's schema, then only <|call|>.
+    EXPECT_EQ(s->phase(), ConstraintState::Phase::kJson);
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{" ", "{\"", "{"}));
+    feed(*s, {"{\"", "city", "\":\"", "Boston", "\"}"});
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{"<|call|>"}));
+}
+
+TEST_F(HarmonyConstraintTest, NamedAllowsOnlyThatToolAndANonStrictUncompilableSchemaIsAnyJsonObject) {
+    auto c = tool_constraint(StructuredOutputRequest::ToolChoice::kNamed, "get_time");
+    auto s = c->start();
+    feed(*s, {"<|channel|>"});
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{"analysis", "commentary"}));
+    feed(*s, {"commentary", " to=functions"});
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{".get_time"}));
+    feed(*s, {".get_time", " ", "<|constrain|>", "json", "<|message|>", "{"});
+    const std::set<std::string> args = allowed(*s);
+    EXPECT_TRUE(args.contains("}") && args.contains("\"") && !args.contains("<|call|>"));
+    feed(*s, {"}"});
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{"<|call|>"}));
+}
+
+TEST_F(HarmonyConstraintTest, AutoWithAStrictToolLeavesHeadersFreeAndHoldsItsArguments) {
+    auto c = tool_constraint(StructuredOutputRequest::ToolChoice::kAuto);
+    ASSERT_NE(c, nullptr);
+    auto s = c->start();
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{"*"}));
+    feed(*s, {"<|channel|>", "final", "<|message|>"});
+    EXPECT_EQ(allowed(*s), (std::set<std::string>{"*"}));  // no response format: the answer is free
+
+    auto t = c->start();
+    feed(*t, {"<|channel|>", "commentary", " to=functions", ".get_weather", " ", "<|constrain|>", "json",
+              "<|message|>"});
+    EXPECT_EQ(allowed(*t), (std::set<std::string>{" ", "{\"", "{"}));
+    // A call to a tool that was never offered is not held (the route drops it from tool_calls).
+    auto u = c->start();
+    feed(*u, {"<|channel|>", "commentary", " to=functions.get", "<|message|>"});
+    EXPECT_EQ(allowed(*u), (std::set<std::string>{"*"}));
+
+    StructuredOutputRequest plain;
+    plain.tools = {{"get_time", false, nullptr}};
+    EXPECT_EQ(make_harmony_constraint(plain, vocabulary_), nullptr);  // auto, nothing strict: no constraint
+}
+
+TEST_F(HarmonyConstraintTest, AStrictToolSchemaTheCompilerCannotTakeNamesTheTool) {
+    StructuredOutputRequest r;
+    r.tools = {{"a", false, nullptr}, {"b", true, Json::parse(R"({"type":"string","pattern":"x"})")}};
+    try {
+        make_harmony_constraint(r, vocabulary_);
+        FAIL() << "no error";
+    } catch (const ToolSchemaError& e) {
+        EXPECT_EQ(e.tool(), 1u);
+        EXPECT_NE(std::string(e.what()).find("pattern"), std::string::npos);
+    }
 }
 
 TEST_F(HarmonyConstraintTest, SequencesOfOneRequestKeepTheirOwnPosition) {

@@ -19,11 +19,12 @@ TokenVocabulary small_vocabulary() {
         tokens.emplace_back(1, a);
         for (char b : alphabet) tokens.push_back(std::string{a, b});
     }
-    for (const char* w : {"true",     "false",        "null",         "\"name\"",     "\":",
-                          "\"}",      "\"],",         "celsius",      "\"unit\": \"", "fahrenheit\"",
-                          "2024",     "-02-29",       "T13:45:00Z\"", "\xc3\xa9",     "\xc3",
-                          "\xa9",     "\xe4\xb8\xad", "\\u00",        "e9",           "\"kind\":\"circle\"",
-                          "children", "value\":"})
+    for (const char* w : {"true",       "false",        "null",         "\"name\"",     "\":",
+                          "\"}",        "\"],",         "celsius",      "\"unit\": \"", "fahrenheit\"",
+                          "2024",       "-02-29",       "T13:45:00Z\"", "\xc3\xa9",     "\xc3",
+                          "\xa9",       "\xe4\xb8\xad", "\\u00",        "e9",           "\"kind\":\"circle\"",
+                          "children",   "value\":",     "ab\"},",       "\\\"x\",",     "\xc3\xa9\":",
+                          "\xe4\xb8\"", "xy\"]}"})
         tokens.emplace_back(w);
     tokens.emplace_back("<|return|>");
     tokens.emplace_back("<|end|>");
@@ -77,6 +78,34 @@ TEST(JsonTokenMask, EqualsTheBruteForceMaskAlongGeneratedDocuments) {
         }
     }
     EXPECT_GT(num_checked, 100);
+}
+
+// String bodies take the StringTokenIndex shortcut (values under length limits and keys of an object that
+// takes any key): it must agree with the byte-by-byte reference at every position, escapes and split UTF-8
+// included.
+TEST(JsonTokenMask, StringBodyShortcutEqualsTheBruteForceMask) {
+    const TokenVocabulary vocabulary = small_vocabulary();
+    const auto any_object = std::make_shared<const JsonGrammar>(any_json_object_grammar());
+    const auto bounded = std::make_shared<const JsonGrammar>(compile_json_schema(Json::parse(
+        R"({"type":"object","properties":{"s":{"type":"string","minLength":2,"maxLength":4}},"required":["s"]})")));
+    const std::vector<std::pair<std::shared_ptr<const JsonGrammar>, std::string>> cases = {
+        {any_object, "{\"ab\\\"x\xc3\xa9\": [\"\xe4\xb8\xad\\u00e9\", {\"k\":\"v\"}], \"n\": 1}"},
+        {bounded, "{\"s\": \"a\xc3\xa9\\n\"}"},
+        {bounded, "{\"s\":\"xy\"}"},
+    };
+    int num_shortcut = 0;
+    for (const auto& [grammar, doc] : cases) {
+        JsonMatcher m(grammar);
+        for (size_t j = 0; j <= doc.size(); ++j) {
+            if (m.open_string()) ++num_shortcut;
+            ASSERT_EQ(json_token_mask(m, vocabulary), brute_force_mask(m, vocabulary)) << doc.substr(0, j);
+            if (j < doc.size()) {
+                ASSERT_TRUE(m.advance(uint8_t(doc[j]))) << doc.substr(0, j + 1);
+            }
+        }
+        EXPECT_TRUE(m.is_complete()) << doc;
+    }
+    EXPECT_GT(num_shortcut, 15);
 }
 
 TEST(JsonTokenMask, SpecialTokensAreNeverInTheJsonMask) {
