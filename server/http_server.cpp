@@ -244,14 +244,13 @@ public:
     }
 
     void add_routes() {
-        post_json("/v1/chat/completions", true,
-                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
-                      handle_chat_completions(state, ctx, body, res);
-                  });
-        post_json("/v1/completions", true,
-                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
-                      handle_completions(state, ctx, body, res);
-                  });
+        for (const char* path : {"/v1/chat/completions", "/v1/completions", "/v1/responses"}) {
+            post_json(path, true,
+                      [this, handler = generation_handler(path)](
+                          const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
+                          handler(state, ctx, body, res);
+                      });
+        }
         post_json("/tokenize", true,
                   [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
                       handle_tokenize(state, ctx, body, res);
@@ -259,10 +258,6 @@ public:
         post_json("/detokenize", true,
                   [this](const RequestContext&, const nlohmann::json& body, httplib::Response& res) {
                       handle_detokenize(state, body, res);
-                  });
-        post_json("/v1/responses", true,
-                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
-                      handle_responses(state, ctx, body, res);
                   });
         const std::string response_path = R"(/v1/responses/([^/]+))";
         get(response_path, true, [this](const httplib::Request& req, httplib::Response& res) {

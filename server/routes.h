@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,13 @@
 namespace gptoss {
 
 class Tokenizer;
+
+// The generation routes (POST /v1/chat/completions, /v1/completions, /v1/responses): what an HTTP request
+// and a batch line (batch_call.h) run alike.
+using GenerationHandler = void (*)(ServerState& state, const RequestContext& context,
+                                   const nlohmann::json& body, httplib::Response& res);
+// The handler of a generation route's path, or nullptr for any other path.
+GenerationHandler generation_handler(std::string_view path);
 
 void handle_chat_completions(ServerState& state, const RequestContext& context, const nlohmann::json& body,
                              httplib::Response& res);
