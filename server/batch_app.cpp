@@ -104,7 +104,9 @@ int run_batch(const RunBatchConfig& config, const std::filesystem::path& demo_mo
 
     ResolvedModel resolved =
         resolve_model(config.server.model, demo_model_dir, HfCacheEnvironment::from_process());
-    ServerState state(http_server_options(config.server, resolved));
+    HttpServerOptions options = http_server_options(config.server, resolved);
+    options.batch_dir.clear();  // no Batch API here
+    ServerState state(std::move(options));
     state.set_model(load_serving_model(resolved, config.server, make_runner));
     const EngineConfig& engine = config.server.engine;
     // Enough to keep every slot busy and the next requests queued; never more than the engine accepts.
@@ -114,14 +116,14 @@ int run_batch(const RunBatchConfig& config, const std::filesystem::path& demo_mo
                            ? config.max_in_flight
                            : engine.max_num_seqs + std::min(engine.max_num_seqs, engine.max_queued_requests));
 
-    BatchRunnerOptions options;
-    options.max_in_flight = max_in_flight;
+    BatchRunnerOptions runner_options;
+    runner_options.max_in_flight = max_in_flight;
     BatchRunner runner(
         [&state](const BatchLine& line, const std::string& request_id,
                  std::shared_ptr<const std::atomic<bool>> cancel) {
             return call_batch_line(state, line, request_id, std::move(cancel));
         },
-        options);
+        runner_options);
     ProgressReport progress(total, isatty(fileno(stderr)) != 0);
     std::atomic<bool> stop{false};
     BatchCounts counts = runner.run(

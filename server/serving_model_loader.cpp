@@ -1,6 +1,7 @@
 #include "server/serving_model_loader.h"
 
 #include <chrono>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -34,6 +35,16 @@ HttpServerOptions http_server_options(const ServerConfig& config, const Resolved
     options.default_reasoning_effort = config.default_reasoning_effort;
     options.harmony_current_date = config.harmony_current_date;
     options.responses_store_size = static_cast<size_t>(config.responses_store_size);
+    options.batch_dir = config.batch_dir == "none" ? "" : config.batch_dir;
+    if (config.batch_dir.empty()) {
+        const char* xdg = std::getenv("XDG_CACHE_HOME");
+        const char* home = std::getenv("HOME");
+        if (xdg && *xdg) {
+            options.batch_dir = (std::filesystem::path(xdg) / "gptoss" / "batches").string();
+        } else if (home && *home) {
+            options.batch_dir = (std::filesystem::path(home) / ".cache" / "gptoss" / "batches").string();
+        }
+    }
 
     return options;
 }
