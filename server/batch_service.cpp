@@ -177,7 +177,7 @@ void BatchService::run_batch(nlohmann::json batch) {
     store_.save_batch(batch);
     finish(batch, "completed");
     spdlog::info("batch {} completed requests={} completed={} failed={}", id,
-                 batch["request_counts"]["total"], output.num_lines(), errors.num_lines());
+                 batch["request_counts"]["total"].get<int64_t>(), output.num_lines(), errors.num_lines());
 }
 
 void BatchService::finish(nlohmann::json& batch, const std::string& status) {
