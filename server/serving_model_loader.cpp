@@ -44,6 +44,15 @@ HttpServerOptions http_server_options(const ServerConfig& config, const Resolved
         } else if (home && *home) {
             options.batch_dir = (std::filesystem::path(home) / ".cache" / "gptoss" / "batches").string();
         }
+        // A default folder that cannot be made (read-only home) turns the Batch API off rather than stopping
+        // the server; one given with --batch-dir must work.
+        std::error_code error;
+        if (!options.batch_dir.empty() && !std::filesystem::create_directories(options.batch_dir, error) &&
+            error) {
+            spdlog::warn("batch api off: cannot create {} ({}); set --batch-dir", options.batch_dir,
+                         error.message());
+            options.batch_dir.clear();
+        }
     }
 
     return options;
