@@ -63,6 +63,10 @@ std::optional<ServerConfig> ServerConfig::from_args(const std::vector<std::strin
     flags.add_int("responses-store-size", &c.responses_store_size,
                   "responses kept in memory for GET /v1/responses/{id} and previous_response_id, least "
                   "recently used evicted first (0 = keep none)");
+    flags.add_string(
+        "batch-dir", &c.batch_dir,
+        "folder for the files and batches of /v1/files and /v1/batches, kept across restarts "
+        "(default: $XDG_CACHE_HOME/gptoss/batches, else ~/.cache/gptoss/batches; none = no Batch API)");
     flags.add_choice("log-level", &c.log_level, {"trace", "debug", "info", "warn", "error", "off"},
                      "log verbosity");
     c.engine.register_flags(flags);

@@ -26,6 +26,9 @@ struct ServerConfig {
     double keep_alive_timeout_seconds = 5;
     double header_timeout_seconds = 10;
     int responses_store_size = 1024;  // stored /v1/responses (LRU) for previous_response_id; 0 = none
+    // Files and batches of the Batch API; empty = $XDG_CACHE_HOME/gptoss/batches (else ~/.cache/…);
+    // "none" = no Batch API.
+    std::string batch_dir;
     std::string log_level = "info";
     EngineConfig engine;
 

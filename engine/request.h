@@ -49,8 +49,13 @@ struct StopCriteria {
     std::vector<std::string> stop_strings;  // matched on the decoded output text (special tokens skipped)
 };
 
+// Request::priority of offline work (the Batch API, run-batch): it waits behind, and yields its place to,
+// every interactive request (priority 0).
+inline constexpr int kBatchPriority = 1;
+
 struct Request {
     RequestId id = 0;  // unique among live requests; the server allocates them
+    int priority = 0;  // lower is served first (vLLM's convention); FCFS within one priority
     std::vector<int32_t> prompt_token_ids;
     SamplingParams sampling;
     StopCriteria stop;

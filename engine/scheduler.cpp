@@ -37,7 +37,38 @@ void Scheduler::add(std::shared_ptr<Sequence> seq) {
             fmt::format("Scheduler::add: sequence {} has {} tokens, max_model_len is {}", seq->id,
                         seq->num_tokens(), config_.max_model_len));
     }
-    waiting_.push_back(std::move(seq));
+    // Behind every waiting sequence of the same or a more urgent priority.
+    auto after = std::find_if(waiting_.begin(), waiting_.end(), [&](const std::shared_ptr<Sequence>& w) {
+        return w->priority > seq->priority;
+    });
+    waiting_.insert(after, std::move(seq));
+}
+
+size_t Scheduler::victim_index() const {
+    size_t victim = running_.size() - 1;
+    for (size_t i = running_.size(); i-- > 0;) {
+        if (running_[i]->priority > running_[victim]->priority) victim = i;
+    }
+    return victim;
+}
+
+void Scheduler::preempt_running(size_t index, ScheduledBatch& batch, int& budget) {
+    std::shared_ptr<Sequence> victim = running_[index];
+    running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(index));
+    // A sequence already scheduled in this step gives its tokens back.
+    auto scheduled = std::find_if(batch.entries.begin(), batch.entries.end(),
+                                  [&](const ScheduledSequence& e) { return e.seq == victim; });
+    if (scheduled != batch.entries.end()) {
+        budget += scheduled->num_new_tokens;
+        batch.num_tokens -= scheduled->num_new_tokens;
+        batch.entries.erase(scheduled);
+    }
+    preempt(*victim);
+    auto head = std::find_if(waiting_.begin(), waiting_.end(), [&](const std::shared_ptr<Sequence>& w) {
+        return w->priority >= victim->priority;
+    });
+    waiting_.insert(head, victim);
+    ++batch.num_preempted;
 }
 
 void Scheduler::preempt(Sequence& seq) {
@@ -62,10 +93,13 @@ ScheduledBatch Scheduler::schedule() {
     // Running sequences: decodes (one token behind, with their drafts) first, then prefill chunks.
     for (int pass = 0; pass < 2; ++pass) {
         const bool decodes = pass == 0;
-        for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
+        for (size_t i = 0; i < running_.size() && budget > 0;) {
             std::shared_ptr<Sequence> seq = running_[i];
             const int remaining = seq->num_uncomputed_tokens();
-            if ((remaining == 1) != decodes) continue;
+            if ((remaining == 1) != decodes) {
+                ++i;
+                continue;
+            }
             int num_drafts = decodes ? usable_drafts(*seq, budget - 1) : 0;
             int num_new = std::min(remaining, budget) + num_drafts;
             bool preempted_self = false;
@@ -75,44 +109,46 @@ ScheduledBatch Scheduler::schedule() {
                     num_drafts = 0;
                     continue;
                 }
-                std::shared_ptr<Sequence> victim = running_.back();
-                running_.pop_back();
-                // A decode scheduled in the first pass gives its tokens back.
-                auto scheduled = std::find_if(batch.entries.begin(), batch.entries.end(),
-                                              [&](const ScheduledSequence& e) { return e.seq == victim; });
-                if (scheduled != batch.entries.end()) {
-                    budget += scheduled->num_new_tokens;
-                    batch.num_tokens -= scheduled->num_new_tokens;
-                    batch.entries.erase(scheduled);
-                }
-                preempt(*victim);
-                waiting_.push_front(victim);
-                ++batch.num_preempted;
-                if (victim == seq) {
-                    preempted_self = true;
-                    break;
-                }
+                const size_t victim = victim_index();
+                preempted_self = running_[victim] == seq;
+                preempt_running(victim, batch, budget);
+                if (preempted_self) break;
+                if (victim < i) --i;  // running_[i] is still `seq`
             }
-            if (!preempted_self) add_entry(seq, num_new, num_drafts);
+            if (preempted_self) continue;  // running_[i] is the next one now
+            add_entry(seq, num_new, num_drafts);
+            ++i;
         }
     }
 
-    // Waiting sequences, FCFS; none in a step that had to preempt (the pages are short).
-    while (batch.num_preempted == 0 && !waiting_.empty() && budget > 0 &&
-           num_running() < config_.max_num_seqs) {
+    // Waiting sequences in queue order; none in a step that had to preempt (the pages are short), unless the
+    // head outranks a running sequence: then that one is preempted to make room, as often as it takes.
+    const bool short_of_pages = batch.num_preempted > 0;
+    bool made_room = false;
+    while (!waiting_.empty() && budget > 0) {
         std::shared_ptr<Sequence> seq = waiting_.front();
-        const PrefixHit hit = kv_.find_cached_prefix(*seq);
-        const int num_new = std::min(seq->num_tokens() - hit.num_tokens, budget);
-        if (!kv_.allocate_slots(*seq, num_new, &hit)) break;
-        waiting_.pop_front();
-        seq->num_computed_tokens = hit.num_tokens;
-        if (!seq->admitted_once) {
-            seq->admitted_once = true;
-            seq->num_cached_prompt_tokens = hit.num_tokens;
+        if ((!short_of_pages || made_room) && num_running() < config_.max_num_seqs) {
+            const PrefixHit hit = kv_.find_cached_prefix(*seq);
+            const int num_new = std::min(seq->num_tokens() - hit.num_tokens, budget);
+            if (kv_.allocate_slots(*seq, num_new, &hit)) {
+                waiting_.pop_front();
+                seq->num_computed_tokens = hit.num_tokens;
+                if (!seq->admitted_once) {
+                    seq->admitted_once = true;
+                    seq->num_cached_prompt_tokens = hit.num_tokens;
+                }
+                seq->status = SequenceStatus::kRunning;
+                running_.push_back(seq);
+                add_entry(seq, num_new, 0);
+                made_room = false;
+                continue;
+            }
         }
-        seq->status = SequenceStatus::kRunning;
-        running_.push_back(seq);
-        add_entry(seq, num_new, 0);
+        if (running_.empty()) break;
+        const size_t victim = victim_index();
+        if (running_[victim]->priority <= seq->priority) break;
+        preempt_running(victim, batch, budget);
+        made_room = true;
     }
     return batch;
 }

@@ -4,13 +4,15 @@
 // sequence moves num_computed_tokens towards num_tokens. Order within a step: running sequences first -
 // those one token behind (decodes, each with the draft tokens it carries for speculative decoding, as many as
 // the budget and its page allocation allow: drafts never preempt), then those with more to compute (prefill
-// chunks, cut to the remaining budget) - then waiting sequences in arrival order (FCFS: the head of the queue
-// blocks the rest), up to max_num_seqs running. Pages come from the KvCacheManager all or nothing; when a
-// running sequence cannot get its pages, the newest running sequence is preempted (pages freed,
-// num_computed_tokens = 0, output kept) and put back at the head of the waiting queue, repeatedly, until the
-// allocation succeeds or the sequence itself is the newest. No new sequence is admitted in a step that
-// preempted. The oldest running sequence is never preempted while another runs, so every sequence finishes
-// (no starvation).
+// chunks, cut to the remaining budget) - then waiting sequences by priority, FCFS within one (the head of the
+// queue blocks the rest), up to max_num_seqs running. Pages come from the KvCacheManager all or nothing; when
+// a running sequence cannot get its pages, the newest running sequence of the least urgent priority is
+// preempted (pages freed, num_computed_tokens = 0, output kept) and put back at the head of its priority in
+// the waiting queue, repeatedly, until the allocation succeeds or the sequence itself is the one chosen. No
+// new sequence is admitted in a step that preempted, except that a waiting sequence more urgent than a
+// running one takes that one's place (vLLM's priority preemption): a batch job never holds an interactive
+// request back for more than a step. Within one priority the oldest running sequence is never preempted
+// while another runs, so every sequence finishes (no starvation) once more urgent work stops arriving.
 //
 // Not thread-safe: the engine thread owns it (tests drive it directly with hand-made StepOutputs).
 #pragma once
@@ -83,6 +85,11 @@ public:
 
 private:
     void preempt(Sequence& seq);
+    // Index in running_ of the next sequence to preempt: the newest of the least urgent priority.
+    size_t victim_index() const;
+    // Removes running_[index] (and its entry in `batch`, giving its tokens back to `budget`), preempts it and
+    // puts it back at the head of its priority in the waiting queue.
+    void preempt_running(size_t index, ScheduledBatch& batch, int& budget);
     FinishReason stop_reason(const Sequence& seq, int32_t token) const;
     // How many of the sequence's drafts this step can verify within `budget` tokens and its length limits.
     int usable_drafts(const Sequence& seq, int budget) const;
@@ -91,7 +98,7 @@ private:
     KvCacheManager& kv_;
     std::vector<std::shared_ptr<Sequence>> running_;  // admission order: back = newest = first to preempt
     std::deque<std::shared_ptr<Sequence>>
-        waiting_;  // front = next to admit (preempted ones go back to front)
+        waiting_;  // front = next to admit; by priority, FCFS within one (preempted ones go to its front)
     uint64_t num_preemptions_ = 0;
     uint64_t num_draft_tokens_ = 0, num_accepted_draft_tokens_ = 0;
 };

@@ -7,6 +7,7 @@ namespace gptoss {
 Sequence::Sequence(Request request, uint64_t arrival_index)
     : id(request.id),
       arrival_index(arrival_index),
+      priority(request.priority),
       sampling(std::move(request.sampling)),
       stop(std::move(request.stop)),
       token_ids(std::move(request.prompt_token_ids)),

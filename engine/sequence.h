@@ -53,6 +53,7 @@ struct Sequence {
 
     RequestId id = 0;
     uint64_t arrival_index = 0;  // FCFS order
+    int priority = 0;            // Request::priority
     SamplingParams sampling;
     StopCriteria stop;
     std::vector<int32_t> token_ids;  // [num_prompt_tokens + generated]

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GPTOSS_SHARED_DIR=${GPTOSS_SHARED_DIR:-$(cd .. && pwd)/shared}
 seconds=${GPTOSS_FUZZ_SECONDS:-20}
-targets=(tokenizer_fuzz tokenizer_file_fuzz harmony_parser_fuzz request_fuzz responses_fuzz safetensors_fuzz http_framing_fuzz json_grammar_fuzz)
+targets=(tokenizer_fuzz tokenizer_file_fuzz harmony_parser_fuzz request_fuzz responses_fuzz safetensors_fuzz http_framing_fuzz json_grammar_fuzz batch_line_fuzz)
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
 corpus=$(mktemp -d)

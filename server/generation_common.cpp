@@ -25,6 +25,13 @@ nlohmann::json byte_array(std::string_view bytes) {
 
 }  // namespace
 
+GenerationHandler generation_handler(std::string_view path) {
+    if (path == "/v1/chat/completions") return handle_chat_completions;
+    if (path == "/v1/completions") return handle_completions;
+    if (path == "/v1/responses") return handle_responses;
+    return nullptr;
+}
+
 void set_json(httplib::Response& res, const nlohmann::json& body, int status) {
     res.status = status;
     res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");

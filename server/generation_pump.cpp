@@ -81,6 +81,7 @@ void GenerationPump::submit(std::vector<Request> requests) {
     choices_.reserve(requests.size());
     for (auto& request : requests) {
         request.id = state_.next_request_id();
+        request.priority = context_.priority;
         Choice choice;
         choice.id = request.id;
         state_.track(request.id);
@@ -193,12 +194,14 @@ void GenerationPump::log_summary() const {
         reasons += c.label ? finish_label_name(*c.label) : "abort";
     }
     double duration = seconds_between(context_.arrival, Clock::now());
-    spdlog::info(
-        "request done id={} endpoint={} n={} prompt_tokens={} cached_tokens={} completion_tokens={} "
-        "ttft_ms={:.1f} duration_ms={:.1f} finish_reason={}{}{}",
-        context_.request_id, endpoint_, choices_.size(), prompt_tokens, cached, output_tokens,
-        ttft_seconds_ < 0 ? -1.0 : ttft_seconds_ * 1000.0, duration * 1000.0, reasons,
-        client_gone_ ? " client_gone=true" : "", user_.empty() ? "" : fmt::format(" user={:?}", user_));
+    // A batch job's requests would drown the log; its progress lines say how it goes.
+    spdlog::log(context_.priority == 0 ? spdlog::level::info : spdlog::level::debug,
+                "request done id={} endpoint={} n={} prompt_tokens={} cached_tokens={} completion_tokens={} "
+                "ttft_ms={:.1f} duration_ms={:.1f} finish_reason={}{}{}",
+                context_.request_id, endpoint_, choices_.size(), prompt_tokens, cached, output_tokens,
+                ttft_seconds_ < 0 ? -1.0 : ttft_seconds_ * 1000.0, duration * 1000.0, reasons,
+                client_gone_ ? " client_gone=true" : "",
+                user_.empty() ? "" : fmt::format(" user={:?}", user_));
 }
 
 }  // namespace gptoss

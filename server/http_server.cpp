@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/engine.h"
+#include "server/batch_service.h"
 #include "server/errors.h"
 #include "server/http_front.h"
 #include "server/openai_schema.h"
@@ -119,11 +120,21 @@ std::string render_front_error(int status, const std::string& message) {
 
 class HttpServer::Impl {
 public:
-    explicit Impl(HttpServerOptions options) : state(std::move(options)) {}
+    explicit Impl(HttpServerOptions options) : state(std::move(options)) {
+        if (!state.options().batch_dir.empty()) {
+            batches = std::make_unique<BatchService>(state, state.options().batch_dir);
+        }
+    }
 
     ServerState state;
+    std::unique_ptr<BatchService> batches;  // null without --batch-dir
     RoutingServer server;
     std::unique_ptr<HttpFront> front;
+
+    BatchService& batch_service() const {
+        if (!batches) throw api_errors::invalid_request("The Batch API is not enabled on this server.");
+        return *batches;
+    }
 
     // Every route but the probes' requires the API key: refuse a body without it before it is read.
     std::optional<std::string> screen(const RequestHead& head) const {
@@ -244,14 +255,13 @@ public:
     }
 
     void add_routes() {
-        post_json("/v1/chat/completions", true,
-                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
-                      handle_chat_completions(state, ctx, body, res);
-                  });
-        post_json("/v1/completions", true,
-                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
-                      handle_completions(state, ctx, body, res);
-                  });
+        for (const char* path : {"/v1/chat/completions", "/v1/completions", "/v1/responses"}) {
+            post_json(path, true,
+                      [this, handler = generation_handler(path)](
+                          const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
+                          handler(state, ctx, body, res);
+                      });
+        }
         post_json("/tokenize", true,
                   [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
                       handle_tokenize(state, ctx, body, res);
@@ -259,10 +269,6 @@ public:
         post_json("/detokenize", true,
                   [this](const RequestContext&, const nlohmann::json& body, httplib::Response& res) {
                       handle_detokenize(state, body, res);
-                  });
-        post_json("/v1/responses", true,
-                  [this](const RequestContext& ctx, const nlohmann::json& body, httplib::Response& res) {
-                      handle_responses(state, ctx, body, res);
                   });
         const std::string response_path = R"(/v1/responses/([^/]+))";
         get(response_path, true, [this](const httplib::Request& req, httplib::Response& res) {
@@ -275,6 +281,7 @@ public:
                  [this](const httplib::Request& req, httplib::Response& res) {
                      handle_cancel_response(state, req.matches[1], res);
                  });
+        add_batch_routes();
         get("/v1/models", true,
             [this](const httplib::Request&, httplib::Response& res) { handle_models(state, res); });
         get(R"(/v1/models/(.+))", true, [this](const httplib::Request& req, httplib::Response& res) {
@@ -293,6 +300,42 @@ public:
         for (const char* path : {"/v1/models", R"(/v1/models/(.+))", "/health", "/metrics"}) {
             other_methods_not_allowed(path, "GET");
         }
+    }
+
+    void add_batch_routes() {
+        bodyless("POST", "/v1/files", [this](const httplib::Request& req, httplib::Response& res) {
+            handle_upload_file(batch_service(), req, res);
+        });
+        const std::string file_path = R"(/v1/files/([^/]+))";
+        get(file_path, true, [this](const httplib::Request& req, httplib::Response& res) {
+            handle_get_file(batch_service(), req.matches[1], res);
+        });
+        get(file_path + "/content", true, [this](const httplib::Request& req, httplib::Response& res) {
+            handle_file_content(batch_service(), req.matches[1], res);
+        });
+        bodyless("DELETE", file_path, [this](const httplib::Request& req, httplib::Response& res) {
+            handle_delete_file(batch_service(), req.matches[1], res);
+        });
+        post_json("/v1/batches", true,
+                  [this](const RequestContext&, const nlohmann::json& body, httplib::Response& res) {
+                      handle_create_batch(batch_service(), body, res);
+                  });
+        get("/v1/batches", true, [this](const httplib::Request& req, httplib::Response& res) {
+            handle_list_batches(batch_service(), req, res);
+        });
+        const std::string batch_path = R"(/v1/batches/([^/]+))";
+        get(batch_path, true, [this](const httplib::Request& req, httplib::Response& res) {
+            handle_get_batch(batch_service(), req.matches[1], res);
+        });
+        bodyless("POST", batch_path + "/cancel", [this](const httplib::Request& req, httplib::Response& res) {
+            handle_cancel_batch(batch_service(), req.matches[1], res);
+        });
+        other_methods_not_allowed("/v1/files", "POST");
+        other_methods_not_allowed(file_path, "GET, DELETE");
+        other_methods_not_allowed(file_path + "/content", "GET");
+        other_methods_not_allowed("/v1/batches", "GET, POST");
+        other_methods_not_allowed(batch_path, "GET");
+        other_methods_not_allowed(batch_path + "/cancel", "POST");
     }
 
     void configure() {
@@ -374,9 +417,12 @@ int HttpServer::start() {
 
 void HttpServer::set_model(ServingModel model) {
     impl_->state.set_model(std::move(model));
+    if (impl_->batches) impl_->batches->start();
 }
 
 void HttpServer::begin_drain() {
+    // The running batch stops first, its lines in flight dropped: they are redone when the server is back.
+    if (impl_->batches) impl_->batches->stop();
     impl_->state.begin_drain();
     if (impl_->front) impl_->front->begin_drain();
     if (auto model = impl_->state.model()) model->engine->begin_shutdown();
@@ -393,6 +439,7 @@ void HttpServer::abort_all() {
 }
 
 void HttpServer::stop() {
+    if (impl_->batches) impl_->batches->stop();
     if (!impl_->front) return;
     impl_->front->stop();
     impl_->front.reset();

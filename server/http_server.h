@@ -12,7 +12,8 @@
 //
 // Routes: POST /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET and DELETE
 // /v1/responses/{id}, POST /v1/responses/{id}/cancel, GET /v1/models[/{id}], GET /health, GET /metrics,
-// POST /tokenize, POST /detokenize. See docs/API.md.
+// POST /tokenize, POST /detokenize, and the Batch API (/v1/files, /v1/batches: batches run in the background
+// at low priority and resume after a restart). See docs/API.md.
 #pragma once
 
 #include <chrono>
@@ -45,6 +46,7 @@ struct HttpServerOptions {
     std::string harmony_current_date;  // "YYYY-MM-DD", "none" (no date line) or "" (today, UTC)
     std::chrono::milliseconds keep_alive_interval{1000};  // SSE comment while a stream has nothing to send
     size_t responses_store_size = 1024;  // /v1/responses kept for previous_response_id (LRU); 0 = none
+    std::string batch_dir;  // files and batches of /v1/files and /v1/batches; empty = no Batch API
 };
 
 // What the generation routes need once the model is loaded.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -20,7 +21,15 @@
 
 namespace gptoss {
 
+class BatchService;
 class Tokenizer;
+
+// The generation routes (POST /v1/chat/completions, /v1/completions, /v1/responses): what an HTTP request
+// and a batch line (batch_call.h) run alike.
+using GenerationHandler = void (*)(ServerState& state, const RequestContext& context,
+                                   const nlohmann::json& body, httplib::Response& res);
+// The handler of a generation route's path, or nullptr for any other path.
+GenerationHandler generation_handler(std::string_view path);
 
 void handle_chat_completions(ServerState& state, const RequestContext& context, const nlohmann::json& body,
                              httplib::Response& res);
@@ -32,6 +41,15 @@ void handle_responses(ServerState& state, const RequestContext& context, const n
 void handle_get_response(ServerState& state, const std::string& id, httplib::Response& res);
 void handle_delete_response(ServerState& state, const std::string& id, httplib::Response& res);
 void handle_cancel_response(ServerState& state, const std::string& id, httplib::Response& res);
+// The Batch API (batch_routes.cpp)
+void handle_upload_file(BatchService& batches, const httplib::Request& req, httplib::Response& res);
+void handle_get_file(BatchService& batches, const std::string& id, httplib::Response& res);
+void handle_file_content(BatchService& batches, const std::string& id, httplib::Response& res);
+void handle_delete_file(BatchService& batches, const std::string& id, httplib::Response& res);
+void handle_create_batch(BatchService& batches, const nlohmann::json& body, httplib::Response& res);
+void handle_get_batch(BatchService& batches, const std::string& id, httplib::Response& res);
+void handle_list_batches(BatchService& batches, const httplib::Request& req, httplib::Response& res);
+void handle_cancel_batch(BatchService& batches, const std::string& id, httplib::Response& res);
 void handle_models(ServerState& state, httplib::Response& res);
 void handle_model(ServerState& state, const std::string& id, httplib::Response& res);
 void handle_health(ServerState& state, httplib::Response& res);

@@ -26,6 +26,7 @@ struct RequestContext {
     std::string_view body_text;  // the raw request body (valid while the handler runs)
     // Set by the connection front when the client closes or resets the connection; null when unknown.
     std::shared_ptr<const std::atomic<bool>> client_gone;
+    int priority = 0;  // Request::priority of its engine requests (kBatchPriority for batch lines)
 };
 
 class ServerState {

@@ -10,6 +10,7 @@ namespace gptoss::cli {
 using Args = std::vector<std::string>;
 
 int serve_command(const Args& args);            // tools/serve_command.cpp
+int run_batch_command(const Args& args);        // tools/run_batch_command.cpp
 int tokenize_command(const Args& args);         // tools/tokenize_command.cpp
 int detokenize_command(const Args& args);       // tools/tokenize_command.cpp
 int render_command(const Args& args);           // tools/harmony_commands.cpp

@@ -22,6 +22,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"serve", gptoss::cli::serve_command, "serve a checkpoint over the OpenAI-compatible HTTP API"},
+    {"run-batch", gptoss::cli::run_batch_command, "run an OpenAI batch file (JSONL) offline, resumable"},
     {"generate", gptoss::cli::generate_command, "generate token ids from a prompt of token ids"},
     {"score", gptoss::cli::score_command, "write the float32 logits of every position to a safetensors file"},
     {"tokenize", gptoss::cli::tokenize_command, "text on stdin -> token ids (JSON)"},
@@ -60,7 +61,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& command : kCommands) {
         if (args[0] != command.name) continue;
-        gptoss::cli::setup_logging(command.name == "serve" ? "info" : "warn");
+        // The long-running commands log their progress; the one-shot tools stay quiet.
+        const bool long_running = command.name == "serve" || command.name == "run-batch";
+        gptoss::cli::setup_logging(long_running ? "info" : "warn");
         try {
             return command.run({args.begin() + 1, args.end()});
         } catch (const gptoss::CliError& e) {

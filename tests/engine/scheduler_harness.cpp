@@ -111,9 +111,10 @@ Harness::Harness(const HarnessOptions& o)
       mirror(spec_of(o), o.vocab_size) {}
 
 std::shared_ptr<Sequence> Harness::add(RequestId id, std::vector<int32_t> prompt, int max_tokens,
-                                       std::vector<int32_t> stop_token_ids) {
+                                       std::vector<int32_t> stop_token_ids, int priority) {
     Request r;
     r.id = id;
+    r.priority = priority;
     r.prompt_token_ids = std::move(prompt);
     r.sampling.seed = id;
     r.stop.max_tokens = max_tokens;

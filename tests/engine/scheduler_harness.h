@@ -63,7 +63,7 @@ struct Harness {
 
     // Adds a request (seed = id, so fake_token identifies it) and returns its sequence.
     std::shared_ptr<Sequence> add(RequestId id, std::vector<int32_t> prompt, int max_tokens,
-                                  std::vector<int32_t> stop_token_ids = {});
+                                  std::vector<int32_t> stop_token_ids = {}, int priority = 0);
     // One step: schedule, build inputs, run the mirror, update. Checks the invariants before returning.
     struct Step {
         ScheduledBatch batch;

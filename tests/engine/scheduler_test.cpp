@@ -142,6 +142,62 @@ TEST(Scheduler, PreemptsTheNewestAndResumesItTransparently) {
     h.expect_all_free();
 }
 
+TEST(Scheduler, InteractiveRequestsWaitAheadOfBatchWork) {
+    HarnessOptions o;
+    o.max_num_seqs = 1;
+    Harness h(o);
+    auto batch_a = h.add(1, make_prompt(4, 1), 3, {}, kBatchPriority);
+    auto batch_b = h.add(2, make_prompt(4, 50), 3, {}, kBatchPriority);
+    auto interactive = h.add(3, make_prompt(4, 90), 3);
+    auto s = h.step();
+    ASSERT_EQ(s.batch.entries.size(), 1u);
+    EXPECT_EQ(s.batch.entries[0].seq, interactive);
+    h.run_to_completion();
+    EXPECT_EQ(output_of(*batch_a), expected_output(*batch_a, 3, h.options.vocab_size));
+    EXPECT_EQ(output_of(*batch_b), expected_output(*batch_b, 3, h.options.vocab_size));
+    h.expect_all_free();
+}
+
+TEST(Scheduler, InteractiveRequestTakesTheSlotOfARunningBatchSequence) {
+    HarnessOptions o;
+    o.max_num_seqs = 2;
+    Harness h(o);
+    auto batch_a = h.add(1, make_prompt(8, 1), 40, {}, kBatchPriority);
+    auto batch_b = h.add(2, make_prompt(8, 50), 40, {}, kBatchPriority);
+    h.step();
+    h.step();
+    ASSERT_EQ(h.scheduler.num_running(), 2);
+    auto interactive = h.add(3, make_prompt(8, 90), 5);
+    auto s = h.step();  // the very next step: the newest batch sequence makes way
+    EXPECT_NE(entry_of(s.batch, interactive), nullptr);
+    EXPECT_NE(entry_of(s.batch, batch_a), nullptr);
+    EXPECT_EQ(entry_of(s.batch, batch_b), nullptr);
+    EXPECT_EQ(batch_b->num_preemptions, 1);
+    EXPECT_EQ(batch_b->status, SequenceStatus::kWaiting);
+    h.run_to_completion();
+    // Recompute is invisible to the preempted one.
+    EXPECT_EQ(output_of(*batch_b), expected_output(*batch_b, 40, h.options.vocab_size));
+    EXPECT_EQ(output_of(*interactive), expected_output(*interactive, 5, h.options.vocab_size));
+    EXPECT_EQ(batch_a->num_preemptions, 0);
+    h.expect_all_free();
+}
+
+TEST(Scheduler, PagesRunningShortPreemptOlderBatchWorkBeforeNewerInteractive) {
+    HarnessOptions o;
+    o.num_full_blocks = 32;  // exactly one 128-token sequence
+    Harness h(o);
+    auto batch = h.add(1, make_prompt(40, 1), 60, {}, kBatchPriority);
+    for (int i = 0; i < 4; ++i) h.step();
+    ASSERT_EQ(batch->status, SequenceStatus::kRunning);
+    auto interactive = h.add(2, make_prompt(40, 500), 60);  // newer, more urgent
+    h.run_to_completion();
+    EXPECT_GT(batch->num_preemptions, 0);
+    EXPECT_EQ(interactive->num_preemptions, 0);
+    EXPECT_EQ(output_of(*batch), expected_output(*batch, 60, h.options.vocab_size));
+    EXPECT_EQ(output_of(*interactive), expected_output(*interactive, 60, h.options.vocab_size));
+    h.expect_all_free();
+}
+
 TEST(Scheduler, AbortMidPrefillFreesItsPages) {
     Harness h;
     auto a = h.add(1, make_prompt(100, 1), 10);
