@@ -148,7 +148,7 @@ public:
                               .block_size = in.block_size,
                               .full_stride = in.full_table_stride,
                               .window_stride = in.window_table_stride,
-                              .num_tiles = shape.num_tiles,
+                              .num_tiles = static_cast<int>(plan.tiles.seq.size()),
                               .full_splits = plan.full_splits,
                               .window_splits = plan.window_splits};
         forward(shape, d, num_rows > 0);
