@@ -552,8 +552,7 @@ private:
         for (int i = plan.num_gpu_sampled; i < plan.num_sampled; ++i) {
             const int r = plan.row_sampled[i];
             std::span<float> row(host_rows.data() + static_cast<size_t>(i - plan.num_gpu_sampled) * V, V);
-            SequenceSampling sampling = in.sampling[in.sample_seq[r]];
-            sampling.output_index = in.row_output_index(r);
+            const SequenceSampling sampling = in.row_sampling(r);
             out.sampled_tokens[r] =
                 sample_token(row, sampling, sampling.params->logprobs ? &out.logprobs[r] : nullptr);
         }

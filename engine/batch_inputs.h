@@ -74,6 +74,12 @@ struct BatchInputs {
         const int s = sample_seq[size_t(r)];
         return sampling[size_t(s)].output_index + (r - sample_start[size_t(s)]);
     }
+    // What the sampler reads for row r: its sequence's inputs at the row's output index.
+    SequenceSampling row_sampling(int r) const {
+        SequenceSampling row = sampling[size_t(sample_seq[size_t(r)])];
+        row.output_index = row_output_index(r);
+        return row;
+    }
     // Appends the next sequence's sampling inputs and its `num_rows` sampled rows (its last scheduled
     // tokens); call once per sequence in batch order, after its tokens are in query_start.
     void add_sequence_sampling(const SequenceSampling& sampling, int num_rows);

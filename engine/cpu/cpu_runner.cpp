@@ -201,9 +201,8 @@ StepOutput CpuRunner::execute(const BatchInputs& in) {
     scratch_.resize(V);
     for (int r = 0; r < R; ++r) {
         std::copy_n(logits_row(in.sample_token_index[r]), V, scratch_.data());
-        SequenceSampling row = in.sampling[in.sample_seq[r]];
-        row.output_index = in.row_output_index(r);
-        out.sampled_tokens[r] = sample_token(scratch_, row, any_logprobs ? &out.logprobs[r] : nullptr);
+        out.sampled_tokens[r] =
+            sample_token(scratch_, in.row_sampling(r), any_logprobs ? &out.logprobs[r] : nullptr);
     }
     out.logits.resize(in.logits_token_indices.size() * size_t(V));
     for (size_t i = 0; i < in.logits_token_indices.size(); ++i) {
