@@ -8,11 +8,14 @@ namespace gptoss::cuda {
 namespace {
 
 constexpr int kMaxHalf = 256;  // head_dim <= 512
+// A decode step rotates one row (72 heads x 32 pairs for gpt-oss): 1024 threads take it in 3 dependent
+// load/store rounds instead of 9 (run 7: 7.9 us per row with 256 threads on an H100).
+constexpr int kThreads = 1024;
 
 // One block per token. cos/sin of each frequency are computed once per token (angle rounded to float32,
 // cos/sin in double then rounded, times the attention scaling: the CPU table's exact rule), then every head
 // of the row is rotated: thread (h, i) rotates the pair (x[h, i], x[h, i + D/2]).
-__global__ void rope_kernel(RopeArgs a) {
+__global__ void __launch_bounds__(kThreads) rope_kernel(RopeArgs a) {
     __shared__ float cos_s[kMaxHalf], sin_s[kMaxHalf];
     const int t = blockIdx.x;
     const int half = a.head_dim / 2;
@@ -54,7 +57,7 @@ void rope(const RopeArgs& args, cudaStream_t stream) {
     if (args.num_tokens == 0) return;
     if (args.head_dim % 2 != 0 || args.head_dim / 2 > kMaxHalf)
         throw std::invalid_argument("rope: head_dim must be even and at most 512");
-    rope_kernel<<<args.num_tokens, 256, 0, stream>>>(args);
+    rope_kernel<<<args.num_tokens, kThreads, 0, stream>>>(args);
     GPTOSS_CUDA_CHECK_LAUNCH();
 }
 
