@@ -82,25 +82,32 @@ def chat(url, model):
 
 
 def ncu(csv_path):
+    """Per-kernel GPU time of the last decode steps: the kernels after one sample_kernel launch up to and
+    including the next (loading, the prefill and the first steps are left out)."""
     import csv
     import re
-    totals, counts = {}, {}
     with open(csv_path) as f:
         lines = [line for line in f if line.startswith('"')]
-    for row in csv.DictReader(lines):
-        if row.get("Metric Name") != "gpu__time_duration.sum":
-            continue
-        name = re.sub(r"\(.*", "", row["Kernel Name"]).split("::")[-1][:60]
-        scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3}.get(row.get("Metric Unit", "usecond"), 1.0)
-        value = float(row["Metric Value"].replace(",", "")) * scale
-        totals[name] = totals.get(name, 0.0) + value
+    rows = [r for r in csv.DictReader(lines) if r.get("Metric Name") == "gpu__time_duration.sum"]
+    scale = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3}
+    kernels = [(re.sub(r"\(.*", "", r["Kernel Name"]).split("::")[-1][:60] + " " + r["Grid Size"],
+                float(r["Metric Value"].replace(",", "")) * scale.get(r.get("Metric Unit", "us"), 1.0))
+               for r in rows]
+    ends = [i for i, (name, _) in enumerate(kernels) if name.startswith("sample_kernel")]
+    if len(ends) < 3:
+        print(f"[ profile ] only {len(ends)} sampling launches in {csv_path}")
+        return False
+    last = ends[-min(5, len(ends)):]
+    steps = len(last) - 1
+    totals, counts = {}, {}
+    for name, us in kernels[last[0] + 1:last[-1] + 1]:
+        totals[name] = totals.get(name, 0.0) + us
         counts[name] = counts.get(name, 0) + 1
-    steps = max(1, sum(c for n, c in counts.items() if "sample_kernel" in n))
     total = sum(totals.values())
-    print(f"[ profile ] {steps} steps, GPU time {total / steps:.1f} us per step, "
-          f"{sum(counts.values()) / steps:.0f} kernels per step")
-    for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[:16]:
-        print(f"[ profile ] {t / steps:9.1f} us/step  {counts[name] / steps:6.1f} launches/step  {name}")
+    print(f"[ profile ] last {steps} decode steps: GPU time {total / steps:.1f} us per step (kernels serialised "
+          f"by ncu), {sum(counts.values()) / steps:.0f} kernels per step")
+    for name, t in sorted(totals.items(), key=lambda kv: -kv[1])[:20]:
+        print(f"[ profile ] {t / steps:9.1f} us/step  {counts[name] / steps:5.1f} x  {name}")
     return True
 
 

@@ -47,4 +47,8 @@ cp "$node_cache" "$dest/e2e/node.xz"
 # The numpy generator of synthetic checkpoints (Appendix B of the model notes), for full-width comparisons.
 sed -n '/^# file: gen_synthetic_gptoss.py/,/^```/p' "$shared/docs/gpt-oss-model.md" | sed '$d' \
   > "$dest/gen_synthetic_gptoss.py"
+# The executables and libraries travel xz-packed (device_check.sh unpacks them): with node and the fixtures the
+# bundle would otherwise pass the device tool's 64 MiB.
+tar -cf - -C "$dest" bin lib | xz -T2 -6 > "$dest/bin.tar.xz"
+rm -rf "$dest/bin" "$dest/lib"
 du -sh "$dest"

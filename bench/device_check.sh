@@ -5,7 +5,7 @@
 # fixtures, a streamed chat completion from `gptoss serve`, and the engine benchmark. Prints a summary table
 # last; full logs go to $OUT/logs.tar.gz.
 # usage: [BUDGET=seconds] bench/device_check.sh PHASE...
-#        phases: tests sanitize compare2 compare24 cli serve e2e bench bench1k profile
+#        phases: tests sanitize compare2 compare24 cli serve e2e bench bench1k spec golden120b profile
 # Steps that would start after BUDGET seconds (default 540) are skipped, and each step's limit is cut to the
 # time left, so the summary and logs always come back inside the device tool's 10-minute limit.
 set -uo pipefail
@@ -50,6 +50,7 @@ step() {
 }
 
 setup() {
+  [ -f "$dev/bin.tar.xz" ] && xz -dc "$dev/bin.tar.xz" | tar -xf - -C "$dev" && rm -f "$dev/bin.tar.xz"
   mkdir -p "$(cat "$dev/fixtures_dir")"
   tar -xJf "$dev/../tests/data/toy-harmony.tar.xz" -C "$(cat "$dev/fixtures_dir")"
   nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.mem,driver_version --format=csv >"$logs/gpu.log" 2>&1
@@ -171,6 +172,21 @@ phase_bench1k() {
     --batch-sizes 1,8 --prompt-tokens 1024 --prefill-lengths 1024 --long-context 0
 }
 
+# Speculative decoding at batch 1, 1k context: drafts that are all accepted / all rejected (a replayed draft
+# source), k = 1, 2, 4, 8 against k = 0 in the same process.
+phase_spec() {
+  make_checkpoint "$work/full24" 24
+  step bench_engine_spec 300 "$bin/gptoss" bench engine --backend cuda --model "$work/full24" --batch-sizes 1 \
+    --prefill-lengths 1024 --long-context 0 --prompt-tokens 1024 --decode-tokens 64 --spec-tokens 1,2,4,8
+}
+
+# Golden logits for tests/engine/golden_120b_test.cpp from transformers (the GPU machine has torch); they come
+# back under $OUT/tiny-120b to be committed as tests/data/tiny-120b/.
+phase_golden120b() {
+  step golden_120b 300 env PYTHONUNBUFFERED=1 python3 "$dev/../tests/data-gen/make_golden_120b.py" \
+    --gptoss "$bin/gptoss" --out "$out/tiny-120b"
+}
+
 setup
 for phase in "$@"; do
   "phase_$phase"
@@ -182,7 +198,7 @@ cat "$logs/gpu.log"
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
 echo "---- key figures ----"
 grep -h '^\[ \(attention\|moe\|tiny\|toy\|checkpoint\|score\|generate\|serve\|profile\|e2e\)' "$logs"/*.log | tee -a "$out/summary.txt"
-for b in bench_engine bench_engine_1k bench_engine_eager; do
+for b in bench_engine bench_engine_1k bench_engine_eager bench_engine_spec; do
   grep -h -A40 '^== bench' "$logs/$b.log" 2>/dev/null | tee -a "$out/summary.txt"
 done
 grep -h 'ERROR SUMMARY\|RACECHECK SUMMARY' "$logs"/*check*.log 2>/dev/null | sort | uniq -c | tee -a "$out/summary.txt"
