@@ -25,7 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr double kTolerance = 1e-4;  // as for tiny-gptoss: float32 against float32, 36 layers deep
+constexpr double kTolerance = 1e-4;     // as for tiny-gptoss: float32 against float32, 36 layers deep
 constexpr double kGreedyMargin = 1e-3;  // smallest top-2 logit margin along a golden greedy path we compare
 
 fs::path golden_dir() {
