@@ -91,8 +91,8 @@ TEST(Sampler, UntruncatedDrawIsTheGumbelMaxOfTheScaledLogits) {
         float best = 0.0f;
         for (int32_t t = 0; t < 300; ++t) {
             if (t == 17) continue;
-            const float v =
-                static_cast<float>(static_cast<double>(logits[t] / p.temperature) + gumbel_noise(stream, t));
+            const float v = static_cast<float>(static_cast<double>(logits[t] / p.temperature) +
+                                               gumbel_noise(stream, t));
             if (expected < 0 || v > best) {
                 expected = t;
                 best = v;
