@@ -305,25 +305,16 @@ __global__ void attention_combine_kernel(AttentionArgs a) {
     if (row >= num_rows) return;
     const int head = static_cast<int>(row % a.num_heads);
     const float sink = a.sinks ? a.sinks[head] * kLog2e : -INFINITY;
-    // The max and the denominator with the lanes over the splits (a decode at 1k context has 32 of them: a
-    // loop of dependent loads took 11.6 us per call, run 8), then the outputs eight splits of loads at a
-    // time.
     float m_final = sink;
-    for (int s = lane; s < a.num_splits; s += 32) m_final = fmaxf(m_final, a.split_max[s * num_rows + row]);
-    m_final = warp_max(m_final);
-    float denom = 0.0f;
-    for (int s = lane; s < a.num_splits; s += 32) {
-        const float ms = a.split_max[s * num_rows + row];
-        denom += ms == -INFINITY ? 0.0f : a.split_sum[s * num_rows + row] * exp2f(ms - m_final);
-    }
-    denom = warp_sum(denom) + (m_final == -INFINITY ? 0.0f : exp2f(sink - m_final));
+    for (int s = 0; s < a.num_splits; ++s) m_final = fmaxf(m_final, a.split_max[s * num_rows + row]);
+    float denom = m_final == -INFINITY ? 0.0f : exp2f(sink - m_final);
     float acc[D / 32];
 #pragma unroll
     for (int i = 0; i < D / 32; ++i) acc[i] = 0.0f;
-#pragma unroll 8
     for (int s = 0; s < a.num_splits; ++s) {
         const float ms = a.split_max[s * num_rows + row];
         const float f = ms == -INFINITY ? 0.0f : exp2f(ms - m_final);
+        denom += a.split_sum[s * num_rows + row] * f;
         const float* src = a.split_out + (s * num_rows + row) * D;
 #pragma unroll
         for (int i = 0; i < D / 32; ++i) acc[i] += src[lane + 32 * i] * f;
