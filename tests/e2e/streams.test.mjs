@@ -18,6 +18,18 @@ async function waitFor(predicate, timeoutMs, what) {
   }
 }
 
+// A request that may land on a keep-alive connection the server closes while draining: it fails and is
+// sent again (at most three retries).
+async function retried(send) {
+  for (let attempt = 0; ; ++attempt) {
+    try {
+      return await send();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
 describe('streams', () => {
   test('64 concurrent streams, then a client that disconnects mid-stream', async () => {
     const server = await startServer({ date: '2025-06-28' });
@@ -99,16 +111,6 @@ describe('streams', () => {
         if (!signalled && all.length === 2) {
           signalled = true;
           server.child.kill('SIGTERM');
-          // Draining closes idle keep-alive connections: a request that lands on one fails and is retried.
-          const retried = async (send) => {
-            for (let attempt = 0; ; ++attempt) {
-              try {
-                return await send();
-              } catch (err) {
-                if (attempt >= 3) throw err;
-              }
-            }
-          };
           await waitFor(async () => (await retried(() => fetch(`${server.url}/health`))).status === 503, 5000, '/health 503');
           const refused = await retried(() => post(server, '/v1/completions', { prompt: [1, 2, 3], max_tokens: 2 }));
           assert.equal(refused.status, 503);
