@@ -212,7 +212,13 @@ TEST(Engine, PreemptionUnderASmallCacheIsInvisibleToClients) {
     c.kv_cache_memory_bytes = 36 * 4 + 34 * 4;  // 34 full blocks: one 128-token sequence and a little
     EngineUnderTest t(c);
     std::vector<std::shared_ptr<TokenStream>> streams;
-    for (RequestId id = 1; id <= 6; ++id) streams.push_back(t.engine->submit(make_request(id, 30, 60)));
+    // All six are queued before the second step, so that they run side by side and outgrow the cache (when
+    // the engine thread ran ahead of the submissions, the first requests could finish alone: ~5% flaky).
+    t.runner->hold();
+    streams.push_back(t.engine->submit(make_request(1, 30, 60)));
+    t.runner->wait_for_first_step();
+    for (RequestId id = 2; id <= 6; ++id) streams.push_back(t.engine->submit(make_request(id, 30, 60)));
+    t.runner->release();
     for (RequestId id = 1; id <= 6; ++id)
         EXPECT_EQ(tokens_of(collect(*streams[id - 1])), fake_tokens(id, 60, 1000));
     expect_pages_return(*t.engine);
