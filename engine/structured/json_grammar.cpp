@@ -339,6 +339,10 @@ private:
                 n.items = -1;
             else
                 n.items = node(items, path + "/items");
+        } else if (!n.prefix_items.empty()) {
+            // A 2020-12 tuple without items is closed, as draft-07 tuples and objects are: open, nothing
+            // would end a tuple the model keeps extending until max_tokens.
+            n.items = -1;
         } else {
             n.items = any_value();
         }

@@ -59,7 +59,7 @@ struct GrammarNode {
     int32_t items = -1;
     int32_t min_items = 0;
     int32_t max_items = -1;  // -1: unbounded
-    // kString (lengths in characters: a code point or an escape each)
+    // kString (lengths in UTF-16 code units, as JavaScript validators count: an escape is one)
     int32_t min_length = 0;
     int32_t max_length = -1;
     StringFormat format = StringFormat::kNone;

@@ -13,7 +13,7 @@ namespace gptoss::structured {
 //            read, mask2 = properties still matching), 4 after the key, 5 after ':', 6 after a value;
 //            mask = properties seen, property = the key's property (-1: additional).
 //   array:   phase 0 before '[', 1 after '[', 2 after an item, 3 after ','; count = items started.
-//   string:  phase 0 before '"', 1 in the body; count = characters; formats: mask = patterns alive, count =
+//   string:  phase 0 before '"', 1 in the body; count = UTF-16 units; formats: mask = patterns alive, count =
 //            position; email: value = sub-state, count = dots in the domain.
 //   number:  phase = position in the JSON number grammar (see kNumber* below); count = characters;
 //            integers with bounds: mask = 1 when negative, value = magnitude.
@@ -140,6 +140,12 @@ bool integer_feasible(const GrammarNode& n, bool negative, int64_t magnitude, in
 }
 
 enum class BodyStep { kReject, kPartial, kCharacter, kClose };
+
+// A lead byte of a 4-byte UTF-8 sequence: a code point outside the BMP, two UTF-16 code units. JSON Schema
+// validators in JavaScript (zod, ajv) count string lengths in UTF-16 units, so lengths here do too.
+bool starts_astral(uint8_t c) {
+    return c >= 0xF0 && c <= 0xF4;
+}
 
 // One byte of a JSON string body (after the opening quote), tracking escapes and UTF-8 in the frame.
 BodyStep body_step(MatchFrame& f, uint8_t c) {
@@ -448,8 +454,14 @@ private:
             case BodyStep::kReject:
                 return kReject;
             case BodyStep::kPartial:
-                // The first byte of a character that would not fit: no completion could close the string.
-                if (starts_character && n.max_length >= 0 && f.count >= n.max_length) return kReject;
+                if (!starts_character) return kStay;
+                {
+                    // The first byte of a character that would not fit: no completion could close the string.
+                    const int32_t width = starts_astral(c) ? 2 : 1;
+                    if (n.max_length >= 0 && f.count + width > n.max_length) return kReject;
+                    // An astral character's second unit is counted at its lead byte, the first at its end.
+                    if (width == 2 && (n.min_length > 0 || n.max_length >= 0)) ++f.count;
+                }
                 return kStay;
             case BodyStep::kClose:
                 return f.count >= n.min_length ? kPop : kReject;
@@ -621,6 +633,7 @@ StringBodyRead read_string_body(std::string_view bytes) {
             case BodyStep::kReject:
                 return out;
             case BodyStep::kPartial:
+                if (starts_astral(static_cast<uint8_t>(bytes[i])) && f.utf8_left == 3) ++out.characters;
                 break;
             case BodyStep::kCharacter:
                 ++out.characters;

@@ -81,6 +81,24 @@ TEST(JsonMatcher, FormatsAndLengths) {
     EXPECT_FALSE(JsonMatcher(full).advance("\xc3"));
     EXPECT_FALSE(JsonMatcher(full).advance("\\"));
     EXPECT_TRUE(JsonMatcher(full).advance("\""));
+    // A code point outside the BMP is two UTF-16 units, as zod and ajv count maxLength.
+    EXPECT_TRUE(accepts(len, "\"a\xf0\x9f\x98\x80\""));
+    EXPECT_FALSE(accepts(len, "\"ab\xf0\x9f\x98\x80\""));
+    EXPECT_TRUE(accepts(len, "\"\xf0\x9f\x98\x80\""));
+    JsonMatcher two = matcher_for(len);
+    ASSERT_TRUE(two.advance(R"("ab)"));
+    EXPECT_FALSE(JsonMatcher(two).advance("\xf0"));  // would need units 3 and 4
+    EXPECT_TRUE(JsonMatcher(two).advance("\xc3"));
+}
+
+TEST(JsonMatcher, TuplesWithoutItemsAreClosed) {
+    const Json s = Json::parse(R"({"type":"array","prefixItems":[{"type":"integer"},{"type":"string"}]})");
+    EXPECT_TRUE(accepts(s, R"([1,"a"])"));
+    EXPECT_FALSE(accepts(s, R"([1,"a",2])"));
+    EXPECT_FALSE(accepts(s, R"([1])"));
+    const Json open =
+        Json::parse(R"({"type":"array","prefixItems":[{"type":"integer"}],"items":{"type":"null"}})");
+    EXPECT_TRUE(accepts(open, R"([1,null,null])"));
 }
 
 TEST(JsonMatcher, EnumLiteralsThatExtendEachOther) {

@@ -26,9 +26,11 @@ inline const Json& resolve_ref(const Json& root, const std::string& ref) {
     return root[section][ref.substr(section.size() + 3)];
 }
 
-inline size_t utf8_length(const std::string& s) {
+// A string's length as JSON Schema validators in JavaScript count it: UTF-16 code units (a code point
+// outside the BMP, four UTF-8 bytes, is two).
+inline size_t utf16_length(const std::string& s) {
     size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    for (unsigned char c : s) n += ((c & 0xC0) != 0x80) + (c >= 0xF0);
     return n;
 }
 
@@ -82,7 +84,8 @@ inline bool validates(const Json& v, const Json& schema, const Json& root) {
         if (!v.is_array()) return false;
         const Json prefix = schema.value("prefixItems", Json::array());
         for (size_t i = 0; i < v.size(); ++i) {
-            const Json item = i < prefix.size() ? prefix[i] : schema.value("items", Json(true));
+            // A tuple without items is closed (json_grammar.h).
+            const Json item = i < prefix.size() ? prefix[i] : schema.value("items", Json(prefix.empty()));
             if (!validates(v[i], item, root)) return false;
         }
         if (v.size() < schema.value("minItems", prefix.size())) return false;  // tuples are exact
@@ -92,8 +95,8 @@ inline bool validates(const Json& v, const Json& schema, const Json& root) {
     if (type == "string") {
         if (!v.is_string()) return false;
         const std::string s = v.get<std::string>();
-        if (utf8_length(s) < schema.value("minLength", size_t(0))) return false;
-        if (schema.contains("maxLength") && utf8_length(s) > schema["maxLength"].get<size_t>()) return false;
+        if (utf16_length(s) < schema.value("minLength", size_t(0))) return false;
+        if (schema.contains("maxLength") && utf16_length(s) > schema["maxLength"].get<size_t>()) return false;
         const std::string format = schema.value("format", "");
         static const std::regex date("[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])");
         static const std::regex date_time(
@@ -203,7 +206,8 @@ private:
         }
         if (type == "array") {
             const Json prefix = s.value("prefixItems", Json::array());
-            const bool more = !(s.contains("items") && s["items"].is_boolean() && !s["items"].get<bool>());
+            const bool more =
+                s.contains("items") ? !(s["items"].is_boolean() && !s["items"].get<bool>()) : prefix.empty();
             const int low = s.value("minItems", int(prefix.size()));  // tuples are exact (json_grammar.h)
             int high = low + (depth < 3 ? 3 : 0);
             if (s.contains("maxItems")) high = std::min(high, s["maxItems"].get<int>());
@@ -226,8 +230,14 @@ private:
             const int low = s.value("minLength", 0);
             const int high = s.contains("maxLength") ? s["maxLength"].get<int>() : low + 6;
             const int n = low + pick(high - low + 1);
-            std::string out;
-            for (int i = 0; i < n; ++i) out += pieces[size_t(pick(int(pieces.size())))];
+            std::string out;  // n UTF-16 units
+            for (int units = 0; units < n;) {
+                const std::string& piece = pieces[size_t(pick(int(pieces.size())))];
+                const int width = int(utf16_length(piece));
+                if (units + width > n) continue;
+                out += piece;
+                units += width;
+            }
             return out;
         }
         if (type == "integer") {

@@ -19,12 +19,14 @@ TokenVocabulary small_vocabulary() {
         tokens.emplace_back(1, a);
         for (char b : alphabet) tokens.push_back(std::string{a, b});
     }
-    for (const char* w : {"true",       "false",        "null",         "\"name\"",     "\":",
-                          "\"}",        "\"],",         "celsius",      "\"unit\": \"", "fahrenheit\"",
-                          "2024",       "-02-29",       "T13:45:00Z\"", "\xc3\xa9",     "\xc3",
-                          "\xa9",       "\xe4\xb8\xad", "\\u00",        "e9",           "\"kind\":\"circle\"",
-                          "children",   "value\":",     "ab\"},",       "\\\"x\",",     "\xc3\xa9\":",
-                          "\xe4\xb8\"", "xy\"]}"})
+    for (const char* w : {"true",         "false",        "null",   "\"name\"",
+                          "\":",          "\"}",          "\"],",   "celsius",
+                          "\"unit\": \"", "fahrenheit\"", "2024",   "-02-29",
+                          "T13:45:00Z\"", "\xc3\xa9",     "\xc3",   "\xa9",
+                          "\xe4\xb8\xad", "\\u00",        "e9",     "\"kind\":\"circle\"",
+                          "children",     "value\":",     "ab\"},", "\\\"x\",",
+                          "\xc3\xa9\":",  "\xe4\xb8\"",   "xy\"]}", "\xf0\x9f\x98\x80",
+                          "\xf0\x9f",     "\x98\x80" "a\""})
         tokens.emplace_back(w);
     tokens.emplace_back("<|return|>");
     tokens.emplace_back("<|end|>");
@@ -92,6 +94,7 @@ TEST(JsonTokenMask, StringBodyShortcutEqualsTheBruteForceMask) {
         {any_object, "{\"ab\\\"x\xc3\xa9\": [\"\xe4\xb8\xad\\u00e9\", {\"k\":\"v\"}], \"n\": 1}"},
         {bounded, "{\"s\": \"a\xc3\xa9\\n\"}"},
         {bounded, "{\"s\":\"xy\"}"},
+        {bounded, "{\"s\":\"x\xf0\x9f\x98\x80" "a\"}"},
     };
     int num_shortcut = 0;
     for (const auto& [grammar, doc] : cases) {
