@@ -28,7 +28,7 @@ struct MatchFrame {
     uint8_t utf8_left = 0;   // string bodies: continuation bytes still due
     uint8_t utf8_low = 0;    // string bodies: the range of the next continuation byte
     uint8_t utf8_high = 0;
-    int32_t count = 0;     // items so far, string UTF-16 units so far, literal / pattern position, number length
+    int32_t count = 0;  // items so far, string UTF-16 units so far, literal / pattern position, number length
     int32_t property = 0;  // objects: the property whose value comes next (-1: an additional one)
     uint64_t mask = 0;     // objects: properties seen; literals / formats: candidates alive; integers: sign
     uint64_t mask2 = 0;    // objects: properties whose key matches the key read so far
@@ -44,7 +44,8 @@ using MatchThread = std::vector<MatchFrame>;  // root first
 struct StringBodyRead {
     enum class Kind : uint8_t { kInside, kCloses, kRejected };
     Kind kind = Kind::kRejected;
-    int32_t characters = 0;     // UTF-16 units of the complete characters (an escape is one) before the end / quote
+    int32_t characters =
+        0;  // UTF-16 units of the complete characters (an escape is one) before the end / quote
     bool ends_partial = false;  // kInside: the bytes stop within an escape or a UTF-8 sequence
     int32_t close_offset = 0;   // kCloses: the index of the closing quote
 };
