@@ -38,6 +38,7 @@ SamplingRowParams gpu_sampling_row(const SamplingParams& params, int32_t output_
     p.min_p = params.min_p;
     p.greedy = params.is_greedy() ? 1 : 0;
     p.uniform = sampling_uniform(params.seed, output_index);
+    p.stream = sampling_stream(params.seed, output_index);
     p.num_top_logprobs = params.logprobs ? std::clamp(params.top_logprobs, 0, kMaxTopLogprobs) : -1;
     return p;
 }

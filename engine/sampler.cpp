@@ -99,10 +99,28 @@ int32_t argmax_lowest_id(std::span<const float> z) {
     return best;
 }
 
+// Gumbel-max over every token (sampler.h step 5). Tokens whose logit cannot beat the best noisy value even
+// with the largest noise are skipped: the result is the same, and a peaked softmax skips most of them.
+int32_t gumbel_max(std::span<const float> z, uint64_t stream) {
+    int32_t best = -1;
+    float best_value = -std::numeric_limits<float>::infinity();
+    for (int32_t t = 0; t < static_cast<int32_t>(z.size()); ++t) {
+        if (std::isnan(z[t])) continue;
+        if (best >= 0 && static_cast<double>(z[t]) + kMaxGumbelNoise < best_value) continue;
+        const float value = static_cast<float>(static_cast<double>(z[t]) + gumbel_noise(stream, t));
+        if (best < 0 || value > best_value) {
+            best = t;
+            best_value = value;
+        }
+    }
+    return best >= 0 ? best : argmax_lowest_id(z);
+}
+
 int32_t sample_from(std::span<float> z, const SequenceSampling& s) {
     const SamplingParams& p = *s.params;
     const int vocab = static_cast<int>(z.size());
     for (float& v : z) v /= p.temperature;
+    if (untruncated(p, vocab)) return gumbel_max(z, sampling_stream(p.seed, s.output_index));
 
     // Candidates: the top_k largest logits (ties: lower id), or every token.
     std::vector<int32_t> ids(vocab);

@@ -264,16 +264,18 @@ int moe_gemm_tile_rows(int num_pairs, int num_experts, int top_k);
 void moe_mxfp4_gemm(const MoeGemmArgs& args, cudaStream_t stream);
 
 // ---- sampling.cu --------------------------------------------------------------------------------------
-// engine/sampler.h on the device, one block per logits row. Per row: logprobs of the raw logits (when
-// num_top_logprobs >= 0), then greedy argmax or temperature / top-k / top-p / min-p sampling with the
-// uniform u the host drew as sampling_uniform(seed, output_index). Ties: lower token id first.
+// engine/sampler.h on the device. Per row: logprobs of the raw logits (when num_top_logprobs >= 0), then
+// the greedy argmax or the untruncated Gumbel-max draw (stream = sampling_stream(seed, output_index)), or
+// temperature / top-k / top-p / min-p sampling with the uniform u the host drew as sampling_uniform(seed,
+// output_index). Ties: lower token id first. probs [R, V] is scratch.
 constexpr int kMaxTopLogprobs = 20;
 struct SamplingRowParams {
     float temperature = 1.0f;
     int top_k = 0;
     float top_p = 1.0f;
     float min_p = 0.0f;
-    float uniform = 0.0f;
+    float uniform = 0.0f;       // the truncated draw's u (engine/sampler.h step 6)
+    uint64_t stream = 0;        // the untruncated draw's Gumbel stream (step 5)
     int greedy = 0;             // 1 = argmax
     int num_top_logprobs = -1;  // -1 = no logprobs; else 0..kMaxTopLogprobs alternatives
 };

@@ -1,6 +1,7 @@
 // sample (cuda/kernels/sampling.cu) vs the host sampler engine/sampler.h on full-vocabulary rows: greedy,
-// temperature, top-k, top-p, min-p, their combinations, seeds, logprobs and top_logprobs, and rows with
-// massive ties (like the toy checkpoint, whose untrained tokens all have logit 0).
+// untruncated Gumbel-max draws, temperature, top-k, top-p, min-p, their combinations, seeds, logprobs and
+// top_logprobs, and rows with massive ties (like the toy checkpoint, whose untrained tokens all have logit
+// 0).
 #include <algorithm>
 
 #include "cuda/kernels/kernels.h"
@@ -22,14 +23,15 @@ std::vector<SamplingParams> parameter_sets() {
         p.top_logprobs = top_logprobs;
         sets.push_back(p);
     };
-    add(0.0f, 0, 1.0f, 0.0f, false, 0);   // greedy
-    add(0.0f, 0, 1.0f, 0.0f, true, 5);    // greedy + logprobs
-    add(1.0f, 1, 1.0f, 0.0f, false, 0);   // top_k 1 is greedy
-    add(1.0f, 0, 1.0f, 0.0f, false, 0);   // plain sampling
-    add(0.7f, 0, 0.9f, 0.0f, true, 20);   // nucleus + logprobs
-    add(1.3f, 50, 1.0f, 0.0f, false, 0);  // top-k
-    add(1.0f, 40, 0.8f, 0.0f, false, 0);  // top-k + top-p
-    add(1.0f, 0, 1.0f, 0.05f, true, 0);   // min-p
+    add(0.0f, 0, 1.0f, 0.0f, false, 0);       // greedy
+    add(0.0f, 0, 1.0f, 0.0f, true, 5);        // greedy + logprobs
+    add(1.0f, 1, 1.0f, 0.0f, false, 0);       // top_k 1 is greedy
+    add(1.0f, 0, 1.0f, 0.0f, false, 0);       // plain sampling (Gumbel-max)
+    add(0.8f, 1 << 30, 1.0f, 0.0f, true, 2);  // top_k beyond the vocabulary: untruncated, with logprobs
+    add(0.7f, 0, 0.9f, 0.0f, true, 20);       // nucleus + logprobs
+    add(1.3f, 50, 1.0f, 0.0f, false, 0);      // top-k
+    add(1.0f, 40, 0.8f, 0.0f, false, 0);      // top-k + top-p
+    add(1.0f, 0, 1.0f, 0.05f, true, 0);       // min-p
     add(0.5f, 100, 0.95f, 0.02f, true, 3);
     add(2.0f, 0, 0.5f, 0.0f, false, 0);
     return sets;
@@ -75,6 +77,7 @@ void check_against_host(int vocab) {
         g.top_p = p.top_p;
         g.min_p = p.min_p;
         g.uniform = sampling_uniform(p.seed, s.output_index);
+        g.stream = sampling_stream(p.seed, s.output_index);
         g.greedy = p.is_greedy() ? 1 : 0;
         g.num_top_logprobs = p.logprobs ? std::min(p.top_logprobs, cuda::kMaxTopLogprobs) : -1;
     }

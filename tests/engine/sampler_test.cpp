@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -61,10 +62,12 @@ TEST(Sampler, UniformIsCounterBasedAndInUnitInterval) {
     EXPECT_NEAR(sum / 10000, 0.5, 0.01);
 }
 
-TEST(Sampler, PicksTheFirstTokenWhoseCumulativeMassExceedsTheDraw) {
-    // p = [0.1, 0.6, 0.3] -> sorted order 1, 2, 0 with cumulative 0.6, 0.9, 1.0.
+TEST(Sampler, TruncatedDrawPicksTheFirstTokenWhoseCumulativeMassExceedsTheDraw) {
+    // p = [0.1, 0.6, 0.3] -> sorted order 1, 2, 0 with cumulative 0.6, 0.9, 1.0; top_p 0.999 keeps all three
+    // but makes the draw a truncated one (the sorted walk).
     std::vector<float> logits = {std::log(0.1f), std::log(0.6f), std::log(0.3f)};
     SamplingParams p;
+    p.top_p = 0.999f;
     for (uint64_t seed = 0; seed < 200; ++seed) {
         p.seed = seed;
         const float u = sampling_uniform(seed, 5);
@@ -72,6 +75,44 @@ TEST(Sampler, PicksTheFirstTokenWhoseCumulativeMassExceedsTheDraw) {
         if (std::fabs(u - 0.6f) < 1e-4f || std::fabs(u - 0.9f) < 1e-4f) continue;  // rounding at a boundary
         EXPECT_EQ(sample(logits, p, 5), expected) << "u = " << u;
     }
+}
+
+TEST(Sampler, UntruncatedDrawIsTheGumbelMaxOfTheScaledLogits) {
+    std::vector<float> logits(300);
+    for (int i = 0; i < 300; ++i) logits[i] = 3.0f * std::sin(i * 0.7f);
+    logits[17] = std::numeric_limits<float>::quiet_NaN();  // never drawn
+    SamplingParams p;
+    p.temperature = 0.8f;
+    std::map<int32_t, int> seen;
+    for (uint64_t seed = 0; seed < 100; ++seed) {
+        p.seed = seed;
+        const uint64_t stream = sampling_stream(seed, 4);
+        int32_t expected = -1;
+        float best = 0.0f;
+        for (int32_t t = 0; t < 300; ++t) {
+            if (t == 17) continue;
+            const float v =
+                static_cast<float>(static_cast<double>(logits[t] / p.temperature) + gumbel_noise(stream, t));
+            if (expected < 0 || v > best) {
+                expected = t;
+                best = v;
+            }
+        }
+        const int32_t token = sample(logits, p, 4);
+        EXPECT_EQ(token, expected) << "seed " << seed;
+        ++seen[token];
+    }
+    EXPECT_GT(seen.size(), 10u) << "the seed changes the draw";
+}
+
+TEST(Sampler, GumbelNoiseIsBoundedAndStandard) {
+    double sum = 0;
+    for (int t = 0; t < 20000; ++t) {
+        const double g = gumbel_noise(sampling_stream(9, 3), t);
+        ASSERT_LT(g, kMaxGumbelNoise);
+        sum += g;
+    }
+    EXPECT_NEAR(sum / 20000, 0.5772, 0.03);  // the Euler-Mascheroni constant: Gumbel(0, 1)'s mean
 }
 
 TEST(Sampler, SameSeedAndIndexReproduce) {
