@@ -31,8 +31,13 @@ enum NumberPhase : uint8_t {
     kNumberExpSign,
     kNumberExp,
 };
+// Every number the matcher admits is one a client's parser holds exactly or as a finite double: integers
+// have at most 18 digits (inside int64; JSON parsers turn longer ones into doubles, which an integer check
+// then rejects), and exponents at most 2 digits (32 characters of mantissa times 1e99 stays finite, where
+// 5e511 is infinity to JavaScript and an error to nlohmann).
 constexpr int kMaxNumberChars = 32;
-constexpr int kMaxBoundedDigits = 18;
+constexpr int kMaxIntegerDigits = 18;
+constexpr int kMaxExponentDigits = 2;
 
 bool is_whitespace(uint8_t c) {
     return c == ' ' || c == '\n' || c == '\t' || c == '\r';
@@ -125,7 +130,7 @@ bool integer_feasible(const GrammarNode& n, bool negative, int64_t magnitude, in
     const __int128 high = n.maximum ? __int128(*n.maximum) : (__int128(1) << 100);
     if (digits == 0) return negative ? low <= -1 : true;
     __int128 scale = 1;
-    const int max_extra = (zero || exact) ? 0 : kMaxBoundedDigits - digits;
+    const int max_extra = (zero || exact) ? 0 : kMaxIntegerDigits - digits;
     for (int j = 0; j <= max_extra; ++j, scale *= 10) {
         __int128 a = __int128(magnitude) * scale;
         __int128 b = a + scale - 1;
@@ -539,19 +544,25 @@ private:
             return kStay;
         };
         auto digit = [&](uint8_t phase) {
-            if (bounded) {
-                if (f.count >= kMaxBoundedDigits + 1) return kReject;
-                f.value = f.value * 10 + (c - '0');
-                const int digits = f.count + 1 - (f.mask != 0 ? 1 : 0);
-                if (!integer_feasible(n, f.mask != 0, f.value, digits, phase == kNumberZero, false))
-                    return kReject;
+            if (integer) {
+                const int digits = f.count - (f.mask != 0 ? 1 : 0);  // before this one
+                if (digits >= kMaxIntegerDigits) return kReject;
+                if (bounded) {
+                    f.value = f.value * 10 + (c - '0');
+                    if (!integer_feasible(n, f.mask != 0, f.value, digits + 1, phase == kNumberZero, false))
+                        return kReject;
+                }
             }
             return next(phase);
+        };
+        auto exponent_digit = [&] {
+            if (++f.value > kMaxExponentDigits) return kReject;
+            return next(kNumberExp);
         };
         switch (f.phase) {
             case kNumberStart:
                 if (c == '-') {
-                    f.mask = bounded ? 1 : 0;
+                    f.mask = integer ? 1 : 0;
                     if (bounded && !integer_feasible(n, true, 0, 0, false, false)) return kReject;
                     return next(kNumberMinus);
                 }
@@ -577,9 +588,9 @@ private:
                 if (c == '+' || c == '-') return next(kNumberExpSign);
                 [[fallthrough]];
             case kNumberExpSign:
-                return is_digit(c) ? next(kNumberExp) : kReject;
+                return is_digit(c) ? exponent_digit() : kReject;
             case kNumberExp:
-                return is_digit(c) ? next(kNumberExp) : kPassUp;
+                return is_digit(c) ? exponent_digit() : kPassUp;
             default:
                 return kReject;
         }

@@ -61,6 +61,21 @@ TEST(JsonMatcher, IntegerBoundsPruneImpossiblePrefixes) {
     EXPECT_TRUE(accepts(s, "10"));
 }
 
+// Numbers stay inside what client parsers hold: integers in int64, doubles finite.
+TEST(JsonMatcher, NumbersStayRepresentable) {
+    const Json integer = Json::parse(R"({"type":"integer"})");
+    EXPECT_TRUE(accepts(integer, "-999999999999999999"));
+    EXPECT_FALSE(accepts(integer, "9999999999999999999"));
+    const Json bounded = Json::parse(R"({"type":"integer","minimum":0})");
+    EXPECT_TRUE(accepts(bounded, "999999999999999999"));
+    EXPECT_FALSE(accepts(bounded, "9223372036854775807"));
+    const Json number = Json::parse(R"({"type":"number"})");
+    EXPECT_TRUE(accepts(number, "-12345678901234567890.5e-99"));
+    EXPECT_TRUE(accepts(number, "5E+10"));
+    EXPECT_FALSE(accepts(number, "5e511"));
+    EXPECT_FALSE(accepts(number, "1e-100"));
+}
+
 TEST(JsonMatcher, FormatsAndLengths) {
     EXPECT_TRUE(accepts(Json::parse(R"({"type":"string","format":"date"})"), R"("2024-12-31")"));
     EXPECT_FALSE(accepts(Json::parse(R"({"type":"string","format":"date"})"), R"("2024-22-31")"));

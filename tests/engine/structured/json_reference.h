@@ -34,6 +34,12 @@ inline size_t utf16_length(const std::string& s) {
     return n;
 }
 
+// nlohmann calls 1 and 1.0 equal; an enum or const literal is matched as written, so a float is not an
+// integer here. Signed and unsigned are one kind: a parsed 0 is unsigned, a schema's 0 may be signed.
+inline bool same_kind(const Json& a, const Json& b) {
+    return a.type() == b.type() || (a.is_number_integer() && b.is_number_integer());
+}
+
 // Does `v` validate against `schema` (the subset json_grammar.h compiles, with its strict default of
 // additionalProperties: false)?
 inline bool validates(const Json& v, const Json& schema, const Json& root) {
@@ -46,10 +52,10 @@ inline bool validates(const Json& v, const Json& schema, const Json& root) {
         }
         return false;
     }
-    if (schema.contains("const")) return v == schema["const"];
+    if (schema.contains("const")) return v == schema["const"] && same_kind(v, schema["const"]);
     if (schema.contains("enum")) {
         for (const auto& e : schema["enum"]) {
-            if (v == e && v.type() == e.type()) return true;
+            if (v == e && same_kind(v, e)) return true;
         }
         return false;
     }
