@@ -32,7 +32,7 @@ struct MatchFrame {
     int32_t property = 0;  // objects: the property whose value comes next (-1: an additional one)
     uint64_t mask = 0;     // objects: properties seen; literals / formats: candidates alive; integers: sign
     uint64_t mask2 = 0;    // objects: properties whose key matches the key read so far
-    int64_t value = 0;  // objects: key bytes; integers: magnitude; numbers: exponent digits; email: sub-state
+    int64_t value = 0;     // objects: key bytes; integers: magnitude; exponents: digits; email: sub-state
 
     auto operator<=>(const MatchFrame&) const = default;
 };
